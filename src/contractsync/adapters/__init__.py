@@ -1,0 +1,1 @@
+"""Implementations of the ports: persistence, messaging and one package per vendor."""

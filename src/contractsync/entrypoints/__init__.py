@@ -1,0 +1,1 @@
+"""Ways in: the command line, the HTTP API and the worker process."""

@@ -1,0 +1,1 @@
+"""Durable flows; the only package that imports the workflow engine."""
