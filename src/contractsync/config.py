@@ -1,0 +1,135 @@
+"""One typed Settings object, read from contractsync.yaml and CONTRACTSYNC_* variables.
+
+Precedence, highest first: environment variables (``CONTRACTSYNC_<SECTION>__<KEY>``), then
+the YAML file (``contractsync.yaml`` in the working directory, or the path given), then the
+defaults below. Settings are validated once at start-up; a bad value raises ConfigError that
+names the key and says how to fix it. Secrets are only ever read from the environment or a
+file reference and are held as SecretStr.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from contractsync.domain.ownership import DEFAULT_OWNERSHIP, OwnershipMap
+from contractsync.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = Path("contractsync.yaml")
+
+
+class DatabaseSettings(BaseModel):
+    """Where the hub keeps its own state."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(
+        default="sqlite:///var/contractsync.sqlite",
+        title="Database URL",
+        description="SQLAlchemy URL: a SQLite file (embedded) or postgresql://... (scale-out).",
+    )
+
+
+class PolicySettings(BaseModel):
+    """Which declarative policies decide amendment plans."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amendments: Path | None = Field(
+        default=None,
+        title="Amendment policy file",
+        description="YAML policy deciding auto-apply or routing; the shipped default when unset.",
+    )
+
+
+class Settings(BaseSettings):
+    """Everything contractsync can be configured with."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CONTRACTSYNC_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        yaml_file=None,
+    )
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+    ownership: OwnershipMap = Field(
+        default=DEFAULT_OWNERSHIP,
+        title="System-of-record ownership",
+        description="Which system (crm, clm, esign, psa, erp) owns which entity field.",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment beats the YAML file, which beats the defaults."""
+        yaml_file = settings_cls.model_config.get("yaml_file")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if yaml_file is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+        sources.append(file_secret_settings)
+        return tuple(sources)
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Read and validate the settings.
+
+    Args:
+        path: The YAML file; ``contractsync.yaml`` in the working directory when it exists.
+        overrides: Values that beat every other source (used by tests and the CLI).
+
+    Raises:
+        ConfigError: if the file is missing (when named), is not YAML, or a value is invalid.
+    """
+    if path is not None and not path.is_file():
+        raise ConfigError(
+            f"config file {path} does not exist",
+            remediation="Pass an existing file with --config, or drop the option to use defaults.",
+        )
+    yaml_path = path or (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None)
+    if yaml_path is not None:
+        _check_yaml(yaml_path)
+
+    class _FileSettings(Settings):
+        model_config = SettingsConfigDict(yaml_file=yaml_path)
+
+    try:
+        loaded = _FileSettings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(
+            f"invalid settings: {problems}",
+            remediation=(
+                "Fix the named key in contractsync.yaml or its CONTRACTSYNC_<SECTION>__<KEY> "
+                "environment variable."
+            ),
+            detail={"errors": [str(e["loc"]) for e in exc.errors()]},
+        ) from exc
+    return Settings.model_validate(loaded.model_dump())
+
+
+def _check_yaml(path: Path) -> None:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if document is not None and not isinstance(document, dict):
+        raise ConfigError(f"{path} must hold a mapping of sections, not {type(document).__name__}")
