@@ -1,15 +1,8 @@
 """Reads the sample contracts in ``examples/`` (YAML) into typed canonical models.
 
-Layout of a sample folder::
-
-    examples/
-      reference.yaml          our legal entities and the service catalogue
-      contracts/NN-slug.yaml  one customer, one contract, its amendments and what to expect
-
-Each amendment is resolved against the contract version it targets (the signed contract with
-the earlier amendments applied) and against a described ERP state, so a reader gets exactly
-what the amendment planner needs. A broken file raises :class:`SampleError` naming the file
-and the field.
+Each amendment is resolved against the contract version it targets and against a described
+ERP state, so a caller gets exactly what the amendment planner needs. A broken file raises
+:class:`SampleError` naming the file and the field.
 """
 
 from __future__ import annotations
@@ -19,7 +12,7 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 import yaml
 from pydantic import Field, ValidationError, model_validator
@@ -30,6 +23,7 @@ from contractsync.domain.base import ValueObject
 from contractsync.domain.codes import Identifier
 from contractsync.domain.contract import Contract
 from contractsync.domain.customer import Customer, LegalEntity
+from contractsync.domain.decision import DecisionAction
 from contractsync.domain.roles import OwnerRole
 from contractsync.domain.snapshot import FinancialSnapshot
 from contractsync.errors import AmendmentError, DataError
@@ -63,16 +57,11 @@ def _construct_decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decima
     # Money refuses floats; reading "1250.50" straight into a Decimal keeps it exact.
     text = str(loader.construct_scalar(node)).replace("_", "")
     try:
-        value = Decimal(text)
-    except InvalidOperation as exc:
+        return Decimal(text)
+    except InvalidOperation as exc:  # .inf and .nan: no amount is infinite
         raise yaml.constructor.ConstructorError(
-            None, None, f"{text!r} is not a decimal number", node.start_mark
+            None, None, f"{text!r} is not a finite decimal number", node.start_mark
         ) from exc
-    if not value.is_finite():
-        raise yaml.constructor.ConstructorError(
-            None, None, f"{text!r} is not a finite number", node.start_mark
-        )
-    return value
 
 
 _SampleLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
@@ -103,29 +92,26 @@ class SampleReference(ValueObject):
 
 
 class ErpState(ValueObject):
-    """The live ERP state an amendment is planned against, relative to the prior version.
+    """The ERP an amendment meets: invoiced milestones, closed periods, and hand edits.
 
-    ``hand_edits`` are changes somebody made in the ERP by hand, applied to the ERP's copy of
-    the prior contract version.
+    ``hand_edits`` are changes made in the ERP by hand, applied to its copy of the prior version.
     """
 
     invoiced_milestones: tuple[Identifier, ...] = ()
-    closed_through: date | None = Field(
-        default=None, description="Last day of the last closed accounting period."
-    )
+    closed_through: date | None = None
     hand_edits: tuple[Change, ...] = ()
 
 
 class ExpectedDecision(ValueObject):
     """What the default policy should decide for an amendment."""
 
-    action: Literal["auto_apply", "route"]
+    action: DecisionAction
     owner: OwnerRole | None = None
     rule_id: str = Field(min_length=1)
 
     @model_validator(mode="after")
     def _owner_when_routed(self) -> Self:
-        if (self.action == "route") != (self.owner is not None):
+        if (self.action is DecisionAction.ROUTE) != (self.owner is not None):
             raise ValueError("a routed decision names an owner; an auto-applied one does not")
         return self
 
@@ -181,26 +167,22 @@ class SampleSet(ValueObject):
 def load_samples(directory: Path) -> SampleSet:
     """Load the reference data and every ``*.yaml`` sample contract, in file-name order.
 
-    ``directory`` is either the ``contracts`` folder (the reference file is then read from its
-    parent) or the examples root that holds ``contracts/`` and ``reference.yaml``.
+    The layout is ``examples/reference.yaml`` (our legal entities and the service catalogue)
+    next to ``examples/contracts/NN-slug.yaml`` (one customer, one contract, its amendments
+    and what to expect). ``directory`` is either the ``contracts`` folder or the examples root.
 
     Raises:
         SampleError: if the folder, the reference file or any sample file is missing or
             invalid; the message names the file and the field.
     """
     contracts = directory / "contracts" if (directory / "contracts").is_dir() else directory
-    if not contracts.is_dir():
-        raise SampleError(
-            f"sample folder {directory} does not exist",
-            remediation="Pass --examples with the folder that holds the NN-slug.yaml contracts.",
-        )
-    reference = load_reference(contracts.parent / REFERENCE_FILE)
     paths = sorted(contracts.glob("*.yaml"))
     if not paths:
         raise SampleError(
-            f"sample folder {contracts} holds no *.yaml contracts",
-            remediation="Point --examples at a folder of NN-slug.yaml sample contracts.",
+            f"{contracts} is not a folder of *.yaml sample contracts",
+            remediation="Pass --examples with the folder that holds the NN-slug.yaml contracts.",
         )
+    reference = load_reference(contracts.parent / REFERENCE_FILE)
     return SampleSet(reference=reference, cases=tuple(load_case(path) for path in paths))
 
 
@@ -208,7 +190,7 @@ def load_reference(path: Path) -> SampleReference:
     """Load the legal entities and service catalogue from ``path``.
 
     Raises:
-        SampleError: if the file is missing or invalid.
+        SampleError: if the file is missing or invalid; the message names the field.
     """
     data = _read_yaml(path)
     try:
@@ -229,13 +211,6 @@ def load_case(path: Path) -> SampleCase:
         sample = _SampleFile.model_validate(data)
     except ValidationError as exc:
         raise _invalid(path, exc) from exc
-    if sample.customer.id != sample.contract.customer_id:
-        raise _field_error(
-            path,
-            "contract.customer_id",
-            f"is {sample.contract.customer_id!r} but the customer in this file is "
-            f"{sample.customer.id!r}",
-        )
     amendments: list[SampleAmendment] = []
     prior = sample.contract
     for index, entry in enumerate(sample.amendments):
@@ -263,11 +238,8 @@ def _erp_snapshot(path: Path, index: int, prior: Contract, state: ErpState) -> F
     known = {milestone.id for _, milestone in prior.milestones()}
     for position, milestone_id in enumerate(state.invoiced_milestones):
         if milestone_id not in known:
-            raise _field_error(
-                path,
-                f"{where}.invoiced_milestones[{position}]",
-                f"contract {prior.id} version {prior.version} has no milestone {milestone_id!r}",
-            )
+            problem = f"version {prior.version} of {prior.id} has no milestone {milestone_id!r}"
+            raise _field_error(path, f"{where}.invoiced_milestones[{position}]", problem)
     try:
         erp_contract = apply_changes(prior, state.hand_edits)
     except AmendmentError as exc:
@@ -285,15 +257,11 @@ def _read_yaml(path: Path) -> Mapping[str, Any]:
             # A SafeLoader subclass: builds no Python objects. Reading from the open file
             # lets YAML errors name it.
             data = yaml.load(stream, Loader=_SampleLoader)
-    except OSError as exc:
+    except (OSError, yaml.YAMLError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else f"not valid YAML: {exc}"
         raise SampleError(
-            f"cannot read sample file {path}: {exc.strerror or exc}",
-            detail={"file": str(path)},
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise SampleError(
-            f"{path} is not valid YAML: {exc}",
-            remediation="Fix the YAML syntax at the line and column shown.",
+            f"cannot read {path}: {reason}",
+            remediation="Check the path, or fix the YAML at the line and column shown.",
             detail={"file": str(path)},
         ) from exc
     if not isinstance(data, dict):
@@ -306,13 +274,8 @@ def _read_yaml(path: Path) -> Mapping[str, Any]:
 
 def field_path(loc: tuple[int | str, ...]) -> str:
     """Render a pydantic error location as a dotted path (``contract.lines[0].billing``)."""
-    rendered = ""
-    for part in loc:
-        if isinstance(part, int):
-            rendered += f"[{part}]"
-        else:
-            rendered += f".{part}" if rendered else part
-    return rendered or "(top level)"
+    text = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+    return text.lstrip(".") or "(top level)"
 
 
 def _invalid(path: Path, exc: ValidationError) -> SampleError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from contractsync.entrypoints.demo import default_examples_dir, run_demo
+from contractsync.entrypoints.demo_render import render_report, report_json
 from contractsync.entrypoints.schema_export import export_schemas
 from contractsync.errors import ContractSyncError
 
@@ -33,6 +36,46 @@ def _fail(error: ContractSyncError) -> typer.Exit:
     )
     console.print(f"[bold]next:[/] {escape(error.remediation)}", highlight=False)
     return typer.Exit(code=1)
+
+
+@app.command()
+def demo(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document instead of tables.")
+    ] = False,
+    examples: Annotated[
+        Path | None,
+        typer.Option(
+            "--examples",
+            help="Folder of NN-slug.yaml sample contracts "
+            "(default: ./examples/contracts, else the packaged copy).",
+        ),
+    ] = None,
+) -> None:
+    """Put every sample contract through the core: validate, schedule, plan, decide."""
+    try:
+        report = run_demo(examples or default_examples_dir())
+    except ContractSyncError as error:
+        raise _fail(error) from error
+    if as_json:
+        typer.echo(json.dumps(report_json(report), indent=2, ensure_ascii=False))
+    else:
+        render_report(report, Console())
+    if report.mismatches:
+        console = Console(stderr=True)
+        console.print(
+            f"[bold red]{len(report.mismatches)} result(s) differ from the sample files' "
+            "expectations:[/]",
+            highlight=False,
+        )
+        for mismatch in report.mismatches:
+            console.print(f"  - {escape(mismatch)}", highlight=False, soft_wrap=True)
+        console.print(
+            "[bold]next:[/] fix the core or the `expected` blocks of those samples; "
+            "`.venv/bin/pytest tests/unit/test_samples.py` shows each difference.",
+            highlight=False,
+        )
+        raise typer.Exit(code=1)
 
 
 @schema_app.command("export")
