@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from contractsync.domain.amendment import (
     Amendment,
@@ -75,7 +75,9 @@ def apply_changes(contract: Contract, changes: Iterable[Change]) -> Contract:
 
 def _revalidate(data: dict[str, Any]) -> Contract:
     try:
-        return Contract.model_validate(data)
+        # Parts built with model_copy skip validation (a negative reprice, a negative cap), so
+        # the whole document is validated again from plain data, not from those instances.
+        return Contract.model_validate(_plain(data))
     except ValidationError as exc:
         raise AmendmentError(
             f"the amended contract would be invalid: {exc.errors()[0]['msg']}",
@@ -83,8 +85,30 @@ def _revalidate(data: dict[str, Any]) -> Contract:
         ) from exc
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="python")
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
 def _dump(contract: Contract) -> dict[str, Any]:
     return contract.model_dump(mode="python")
+
+
+def _require_currency(contract: Contract, amounts: Iterable[Money], what: str) -> None:
+    # The contract model does not itself forbid a foreign amount, and the fixed-fee arithmetic
+    # below adds raw Decimals, so a EUR milestone on a USD contract must be stopped here.
+    for amount in amounts:
+        if amount.currency != contract.currency:
+            raise AmendmentError(
+                f"{what} is in {amount.currency}; contract {contract.id} is in {contract.currency}",
+                code="amendment.wrong_currency",
+                detail={"expected": contract.currency, "actual": amount.currency},
+            )
 
 
 def _require_line(contract: Contract, line_id: str) -> ContractLine:
@@ -125,7 +149,11 @@ def _with_milestones(
     before = sum((m.amount.amount for m in fee.milestones), start=0)
     after = sum((m.amount.amount for m in milestones), start=0)
     amount = Money(amount=fee.amount.amount + after - before, currency=fee.amount.currency)
-    billing = FixedFee(amount=amount, milestones=tuple(milestones))
+    if amount.is_negative:
+        raise AmendmentError(f"line {line.id} fixed amount would fall below zero ({amount})")
+    # Validated by _revalidate with the rest of the contract, so a bad milestone raises
+    # AmendmentError rather than a bare ValidationError.
+    billing = fee.model_copy(update={"amount": amount, "milestones": tuple(milestones)})
     return _replace_line(contract, line.model_copy(update={"billing": billing}))
 
 
@@ -145,6 +173,7 @@ def _rate_change(contract: Contract, change: RateChange) -> dict[str, Any]:
 
 def _milestone_add(contract: Contract, change: MilestoneAdd) -> dict[str, Any]:
     line, fee = _require_fixed_fee(contract, change.line_id)
+    _require_currency(contract, [change.milestone.amount], f"milestone {change.milestone.id}")
     if any(m.id == change.milestone.id for _, m in contract.milestones()):
         raise AmendmentError(f"milestone {change.milestone.id} already exists")
     return _with_milestones(contract, line, fee, [*fee.milestones, change.milestone])
@@ -170,6 +199,7 @@ def _milestone_reschedule(contract: Contract, change: MilestoneReschedule) -> di
 def _milestone_reprice(contract: Contract, change: MilestoneReprice) -> dict[str, Any]:
     line, fee = _require_fixed_fee(contract, change.line_id)
     _require_milestone(fee, line.id, change.milestone_id)
+    _require_currency(contract, [change.amount], f"milestone {change.milestone_id}")
     repriced = [
         m.model_copy(update={"amount": change.amount}) if m.id == change.milestone_id else m
         for m in fee.milestones
@@ -198,6 +228,7 @@ def _cap_change(contract: Contract, change: CapChange) -> dict[str, Any]:
     line = _require_line(contract, change.line_id)
     if not isinstance(line.billing, TimeAndMaterials):
         raise AmendmentError(f"line {line.id} is {line.model}; only T&M lines have a cap")
+    _require_currency(contract, [change.cap] if change.cap else [], f"cap of line {line.id}")
     billing = line.billing.model_copy(update={"cap": change.cap})
     return _replace_line(contract, line.model_copy(update={"billing": billing}))
 
@@ -205,6 +236,7 @@ def _cap_change(contract: Contract, change: CapChange) -> dict[str, Any]:
 def _scope_line_add(contract: Contract, change: ScopeLineAdd) -> dict[str, Any]:
     if contract.line(change.line.id) is not None:
         raise AmendmentError(f"line {change.line.id} already exists")
+    _require_currency(contract, change.line.amounts(), f"line {change.line.id}")
     data = _dump(contract)
     data["lines"] = [*contract.lines, change.line]
     return data
@@ -219,13 +251,25 @@ def _scope_line_remove(contract: Contract, change: ScopeLineRemove) -> dict[str,
 
 def _scope_line_change(contract: Contract, change: ScopeLineChange) -> dict[str, Any]:
     _require_line(contract, change.line.id)
+    _require_currency(contract, change.line.amounts(), f"line {change.line.id}")
     return _replace_line(contract, change.line)
 
 
 def _rate_card_replace(contract: Contract, change: RateCardReplace) -> dict[str, Any]:
+    card = change.rate_card
+    if card.currency != contract.currency:
+        raise AmendmentError(
+            f"rate card {card.id} is in {card.currency}; contract {contract.id} is in {contract.currency}",
+            code="amendment.wrong_currency",
+            detail={"expected": contract.currency, "actual": card.currency},
+        )
     data = _dump(contract)
-    others = [c for c in contract.rate_cards if c.id != change.rate_card.id]
-    data["rate_cards"] = [*others, change.rate_card]
+    # A replaced card keeps its place (only a new card is appended), so replacing is a pure
+    # content change and a plan can reproduce the amended document exactly.
+    if contract.rate_card(card.id) is None:
+        data["rate_cards"] = [*contract.rate_cards, card]
+    else:
+        data["rate_cards"] = [card if c.id == card.id else c for c in contract.rate_cards]
     return data
 
 
