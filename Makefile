@@ -15,7 +15,7 @@ $(BIN)/uv:
 	$(BIN)/pip install --quiet --disable-pip-version-check "uv>=0.4"
 
 $(STAMP): pyproject.toml | $(BIN)/uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[dev]"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[dev,tryton]"
 	touch $(STAMP)
 
 install: $(STAMP)

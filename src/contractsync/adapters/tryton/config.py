@@ -1,0 +1,47 @@
+"""Typed settings for reaching one Tryton database over JSON-RPC."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
+
+
+class TrytonSettings(BaseModel):
+    """Where the Tryton server is and who the hub logs in as.
+
+    The password is a ``SecretStr`` so it never shows in logs, reprs or errors. When
+    ``company_id`` is unset the user's current company (from Tryton's preferences) is used.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: HttpUrl = Field(
+        title="Server URL",
+        description="Base URL of trytond without the database, e.g. http://127.0.0.1:8000.",
+    )
+    database: str = Field(
+        min_length=1, title="Database", description="Name of the Tryton database to work in."
+    )
+    user: str = Field(default="admin", min_length=1, title="User", description="Tryton login.")
+    password: SecretStr = Field(
+        title="Password", description="Password of the Tryton login; pass it by env var or file."
+    )
+    company_id: int | None = Field(
+        default=None,
+        ge=1,
+        title="Company id",
+        description="Tryton company (our legal entity) sent in every call's context.",
+    )
+    language: str = Field(
+        default="en", title="Language", description="Language code for Tryton's messages."
+    )
+    timeout_seconds: float = Field(
+        default=30.0, gt=0, title="Timeout", description="Seconds to wait for one JSON-RPC reply."
+    )
+    connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, title="Connect timeout", description="Seconds to wait for a connection."
+    )
+
+    @property
+    def base_url(self) -> str:
+        """The server URL without a trailing slash."""
+        return str(self.url).rstrip("/")

@@ -1,0 +1,1 @@
+"""Adapter tests against real or simulated systems."""

@@ -1,0 +1,1 @@
+"""Tests against a real trytond server on loopback."""
