@@ -5,7 +5,8 @@ schedule, which is why those three always agree to the cent.
 
 - Fixed fee: the line amount, due at its milestones.
 - Time and materials: the estimated hours spread evenly by day over the line term, priced at
-  the rate in force on the first day of each month, and cut off once the cap is reached.
+  the rate in force on the first day of each month, and cut off once the cap is reached; the
+  running total is rounded, so past months keep their amount when later terms change.
 - Retainer: the monthly fee, prorated by days for partial months.
 - Subscription: the period price on each period from the line start; a partial last period
   is prorated by days.
@@ -131,15 +132,20 @@ def _time_and_materials(
             take = max(Decimal(0), min(amount, room))
             capped.append(take)
             room -= take
-    value = Money.of(sum(capped, Decimal(0)), contract.currency)
-    if value.is_zero:
-        return []
-    parts = value.allocate(capped)
-    return [
-        PricedPeriod(line_id=line.id, start=month.start, end=month.end, amount=part)
-        for month, part in zip(slices, parts, strict=True)
-        if not part.is_zero
-    ]
+    # Round the running total, not each month: a month's amount is then fixed by the months up
+    # to it, so raising the cap or changing a later rate never moves a cent into a past month.
+    periods = []
+    running = Decimal(0)
+    billed = Money.zero(contract.currency)
+    for month, amount in zip(slices, capped, strict=True):
+        running += amount
+        part = Money.of(running, contract.currency) - billed
+        billed = billed + part
+        if not part.is_zero:
+            periods.append(
+                PricedPeriod(line_id=line.id, start=month.start, end=month.end, amount=part)
+            )
+    return periods
 
 
 def line_value(contract: Contract, line: ContractLine) -> Money:

@@ -1,0 +1,228 @@
+"""Storage ports: the unit of work and the repositories the services write through.
+
+A unit of work is one database transaction: everything written through its repositories
+commits together or not at all. Adapters: SQLAlchemy (``adapters/persistence``) and the
+in-memory fake (``testing/fakes.py``); both pass the same tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol, Self
+
+from pydantic import AwareDatetime, Field
+
+from contractsync.domain.base import ValueObject
+from contractsync.domain.events import BusinessEvent
+from contractsync.domain.exception_item import ExceptionItem, ExceptionStatus
+from contractsync.domain.identity import ExternalRef
+from contractsync.domain.roles import OwnerRole
+
+
+class InboxStatus(StrEnum):
+    """Where an inbound message stands."""
+
+    RECEIVED = "received"
+    """Stored and acknowledged; its workflow may not have started yet."""
+    DISPATCHED = "dispatched"
+    """Its workflow was started."""
+    PROCESSED = "processed"
+    FAILED = "failed"
+    """Processing stopped on an error that needs a person (an ExceptionItem exists)."""
+
+
+class InboxMessage(ValueObject):
+    """One inbound message exactly as received (raw bytes, as signed)."""
+
+    id: str
+    source: str
+    event_id: str
+    event_type: str
+    received_at: AwareDatetime
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: bytes
+    status: InboxStatus = InboxStatus.RECEIVED
+    workflow_id: str | None = None
+    unknown_fields: tuple[str, ...] = ()
+    error: dict[str, Any] | None = None
+
+
+class OutboxEntry(ValueObject):
+    """A business event waiting to be (or already) relayed."""
+
+    seq: int
+    event: BusinessEvent
+    attempts: int = 0
+    published_at: AwareDatetime | None = None
+
+
+class AuditEntry(ValueObject):
+    """One link of the hash chain."""
+
+    seq: int
+    at: AwareDatetime
+    actor: str
+    action: str
+    subject: str
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class Inbox(Protocol):
+    """Inbound messages, deduplicated on (source, event_id)."""
+
+    def add(self, message: InboxMessage) -> bool:
+        """Store ``message``; return False (and store nothing) if (source, event_id) exists."""
+        ...
+
+    def get(self, message_id: str) -> InboxMessage | None:
+        """Return the message with ``message_id``."""
+        ...
+
+    def find(self, source: str, event_id: str) -> InboxMessage | None:
+        """Return the message a source sent under ``event_id``."""
+        ...
+
+    def mark(
+        self,
+        message_id: str,
+        status: InboxStatus,
+        *,
+        workflow_id: str | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> None:
+        """Move a message to ``status``."""
+        ...
+
+    def waiting(self, *, received_before: datetime, limit: int) -> Sequence[InboxMessage]:
+        """Messages still RECEIVED (workflow not started) that arrived before the given time."""
+        ...
+
+    def purge(self, *, received_before: datetime) -> int:
+        """Delete processed messages older than the dedupe horizon; return how many."""
+        ...
+
+
+class Outbox(Protocol):
+    """Events written with the state they describe; relayed at least once, in order."""
+
+    def add(self, event: BusinessEvent) -> None:
+        """Queue ``event``; a second add of the same event id is ignored."""
+        ...
+
+    def pending(self, *, limit: int) -> Sequence[OutboxEntry]:
+        """Unpublished entries, oldest first."""
+        ...
+
+    def mark_published(self, seqs: Sequence[int], *, at: datetime) -> None:
+        """Record that these entries reached the bus."""
+        ...
+
+    def record_failure(self, seq: int, error: str) -> None:
+        """Count a failed relay attempt."""
+        ...
+
+
+class ExceptionQueue(Protocol):
+    """ExceptionItems, with optimistic locking on every operator action."""
+
+    def add(self, item: ExceptionItem, *, dedupe_key: str | None = None) -> ExceptionItem:
+        """Store a new item; if ``dedupe_key`` is already open, return that item instead."""
+        ...
+
+    def get(self, item_id: str) -> ExceptionItem | None:
+        """Return the item with ``item_id``."""
+        ...
+
+    def save(self, item: ExceptionItem, *, expected: ExceptionItem) -> None:
+        """Replace ``expected`` with ``item``; raise ConflictError if it changed meanwhile."""
+        ...
+
+    def list(
+        self,
+        *,
+        status: Sequence[ExceptionStatus] = (),
+        owner: OwnerRole | None = None,
+        contract_id: str | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Sequence[ExceptionItem]:
+        """Items matching every given filter, ordered by creation then id; ``after`` pages."""
+        ...
+
+
+class AuditLog(Protocol):
+    """The append-only, hash-chained audit log."""
+
+    def append(
+        self, *, actor: str, action: str, subject: str, payload: dict[str, Any]
+    ) -> AuditEntry:
+        """Add an entry chained to the previous one."""
+        ...
+
+    def entries(self, *, after_seq: int = 0, limit: int = 1000) -> Sequence[AuditEntry]:
+        """Entries in chain order."""
+        ...
+
+
+class Records(Protocol):
+    """Canonical documents with their full version history."""
+
+    def get(self, kind: str, record_id: str) -> dict[str, Any] | None:
+        """The current document, as JSON-ready data."""
+        ...
+
+    def put(
+        self, kind: str, record_id: str, document: dict[str, Any], *, version: int, cause: str
+    ) -> None:
+        """Store ``document`` as ``version``; raise ConflictError unless it is current + 1 (or 1)."""
+        ...
+
+    def versions(self, kind: str, record_id: str) -> Sequence[dict[str, Any]]:
+        """Every stored version, oldest first."""
+        ...
+
+
+class ExternalRefs(Protocol):
+    """Which external record stands for which canonical record."""
+
+    def link(self, ref: ExternalRef, *, record_kind: str, record_id: str) -> None:
+        """Remember that ``ref`` is this record; idempotent; ConflictError if linked elsewhere."""
+        ...
+
+    def resolve(self, ref: ExternalRef) -> tuple[str, str] | None:
+        """The (record_kind, record_id) ``ref`` stands for."""
+        ...
+
+    def refs_of(self, record_kind: str, record_id: str) -> Sequence[ExternalRef]:
+        """Every system's ref for a record."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository. Use as a context manager; commit explicitly.
+
+    Leaving the block without :meth:`commit` rolls everything back.
+    """
+
+    inbox: Inbox
+    outbox: Outbox
+    exceptions: ExceptionQueue
+    audit: AuditLog
+    records: Records
+    refs: ExternalRefs
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def commit(self) -> None:
+        """Make everything written in this unit durable."""
+        ...
+
+    def rollback(self) -> None:
+        """Discard everything written since the last commit."""
+        ...
