@@ -10,7 +10,7 @@ file reference and are held as SecretStr.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -51,6 +51,83 @@ class PolicySettings(BaseModel):
     )
 
 
+class MessagingSettings(BaseModel):
+    """Where business events go after the outbox."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bus: Literal["inprocess", "nats"] = Field(
+        default="inprocess",
+        title="Event bus",
+        description="inprocess (embedded, one process) or nats (NATS JetStream, scale-out).",
+    )
+    nats_url: str = Field(default="nats://127.0.0.1:4222", title="NATS server URL")
+    stream: str = Field(default="CONTRACTSYNC", title="JetStream stream holding contractsync.>")
+    relay_batch: int = Field(default=100, ge=1, le=10_000, title="Outbox rows relayed per batch")
+
+
+class QueueLimits(BaseModel):
+    """How hard the hub may push one external system (all workers together)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    concurrency: int = Field(default=5, ge=1, le=1000, title="Calls in flight, across workers")
+    rate_limit: int | None = Field(default=None, ge=1, title="Calls allowed per rate_period")
+    rate_period_seconds: float = Field(default=1.0, gt=0, title="Window of the rate limit")
+
+
+def _default_queues() -> dict[str, QueueLimits]:
+    # NetSuite's shared tier allows 5 concurrent requests per account; the others are
+    # conservative starting points an operator tunes per contract with the vendor.
+    return {
+        "tryton": QueueLimits(concurrency=5),
+        "netsuite": QueueLimits(concurrency=5),
+        "salesforce": QueueLimits(concurrency=10, rate_limit=25, rate_period_seconds=1.0),
+        "kantata": QueueLimits(concurrency=5, rate_limit=10, rate_period_seconds=1.0),
+        "ironclad": QueueLimits(concurrency=5, rate_limit=10, rate_period_seconds=1.0),
+        "docusign": QueueLimits(concurrency=5),
+    }
+
+
+class EngineSettings(BaseModel):
+    """The durable workflow engine (DBOS Transact) and its workers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    system_database_url: str | None = Field(
+        default=None,
+        title="Workflow engine database URL",
+        description="Where DBOS keeps workflow state; defaults to a file beside the hub database "
+        "(SQLite) or the same PostgreSQL server.",
+    )
+    executor_id: str | None = Field(
+        default=None,
+        title="Executor id",
+        description="Stable id of this worker slot; defaults to host name and process id.",
+    )
+    heartbeat_seconds: float = Field(default=5.0, gt=0, title="Worker heartbeat interval")
+    stale_after_seconds: float = Field(
+        default=30.0, gt=0, title="A worker silent this long is presumed dead and recovered"
+    )
+    queues: dict[str, QueueLimits] = Field(
+        default_factory=_default_queues, title="Per external system limits"
+    )
+
+
+class IngressSettings(BaseModel):
+    """Webhook ingress limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, title="Largest accepted webhook body")
+    timestamp_tolerance_seconds: int = Field(default=300, ge=1, title="Allowed clock difference")
+    dedupe_days: int = Field(
+        default=14,
+        ge=14,
+        title="How long inbound event ids are remembered (senders retry for days)",
+    )
+
+
 class Settings(BaseSettings):
     """Everything contractsync can be configured with."""
 
@@ -63,6 +140,9 @@ class Settings(BaseSettings):
 
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    messaging: MessagingSettings = Field(default_factory=MessagingSettings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    ingress: IngressSettings = Field(default_factory=IngressSettings)
     ownership: OwnershipMap = Field(
         default=DEFAULT_OWNERSHIP,
         title="System-of-record ownership",
