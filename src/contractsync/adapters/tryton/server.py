@@ -42,6 +42,7 @@ class TrytonServer:
 
     def __init__(self, site: TrytonSite, port: int | None = None, start_timeout: float = 60.0):
         self.site = site
+        self._auto_port = port is None
         self.port = port or free_port()
         self.start_timeout = start_timeout
         self._process: subprocess.Popen[bytes] | None = None
@@ -77,6 +78,24 @@ class TrytonServer:
                 remediation="Run `contractsync erp tryton init` first.",
             )
         self.site.log_dir.mkdir(parents=True, exist_ok=True)
+        # A port picked free can be taken before trytond binds it: then pick another.
+        attempts = 3 if self._auto_port else 1
+        for attempt in range(1, attempts + 1):
+            self._spawn()
+            try:
+                self._wait_ready()
+                return self
+            except TransientError as error:
+                self.stop()
+                if error.code != "tryton.server_exited" or attempt == attempts:
+                    raise
+                self.port = free_port()
+            except BaseException:
+                self.stop()
+                raise
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _spawn(self) -> None:
         env = {**os.environ, "TRYTOND_WEB__LISTEN": f"{LOOPBACK}:{self.port}"}
         command = [tryton_command("trytond"), "-c", str(self.site.config_file)]
         command += ["-d", self.site.database]
@@ -84,12 +103,6 @@ class TrytonServer:
         self._process = subprocess.Popen(  # fixed command, no shell
             command, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.start_timeout
@@ -104,7 +117,9 @@ class TrytonServer:
                     )
                 try:
                     reply = http.post(f"{self.url}/rpc/", content=body, headers=_JSON)
-                    if reply.status_code == 200:
+                    # Still alive after answering: the reply came from our trytond, not
+                    # from another server that already held the port.
+                    if reply.status_code == 200 and self.running:
                         return
                 except httpx.TransportError:
                     pass  # not listening yet
