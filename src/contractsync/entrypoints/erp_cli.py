@@ -74,7 +74,9 @@ def init(
     serve_args = f"--root {site.root} --database {database}"
     if not site.is_sqlite:
         serve_args += f" --database-url {database_url}"
-    _console.print(f"Serve it with: contractsync erp tryton serve {serve_args} --port 8000")
+    _console.print(
+        f"Serve it with: contractsync erp tryton serve {serve_args} --port 8000", soft_wrap=True
+    )
 
 
 @tryton_app.command("serve")

@@ -61,3 +61,15 @@ def test_a_second_database_is_copied_from_the_cached_template_in_seconds(
     assert time.monotonic() - started < 5
     assert site.sqlite_file.stat().st_size > 1_000_000
     assert copy.company_id == provisioned.company_id
+
+
+def test_provisioning_reports_progress_up_to_ready(provisioned: ProvisionedDatabase) -> None:
+    seen: list[tuple[str, float]] = []
+    provision(
+        TrytonSite(provisioned.site.root, "hub_progress"),
+        force=True,
+        on_progress=lambda what, done: seen.append((what, done)),
+    )
+    fractions = [done for _what, done in seen]
+    assert fractions == sorted(fractions)
+    assert seen[-1] == ("ready", 1.0)
