@@ -445,3 +445,22 @@ def test_planning_backwards_to_an_older_version_is_refused():
     with pytest.raises(AmendmentError) as info:
         plan_amendment(amend(ENGINEER_RAISE), PRIOR, erp=FinancialSnapshot(contract=PRIOR))
     assert info.value.code == "amendment.out_of_order"
+
+
+def test_a_version_differing_only_in_status_and_refs_plans_no_operation():
+    from contractsync.domain.contract import ContractStatus
+    from contractsync.domain.identity import ExternalRef
+    from contractsync.domain.snapshot import FinancialSnapshot
+    from contractsync.services.amendments import plan_amendment
+    from tests.strategies import contracts
+
+    prior = contracts().example()
+    amended = prior.model_copy(
+        update={
+            "status": ContractStatus.ACTIVE,
+            "refs": (ExternalRef(system="ironclad", kind="workflow", id="wf-1"),),
+            "version": prior.version + 1,
+        }
+    )
+    plan = plan_amendment(prior, amended, erp=FinancialSnapshot(contract=prior))
+    assert plan.is_empty

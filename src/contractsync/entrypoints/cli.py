@@ -13,6 +13,7 @@ from rich.table import Table
 
 from contractsync.entrypoints.demo import default_examples_dir, run_demo
 from contractsync.entrypoints.demo_render import render_report, report_json
+from contractsync.entrypoints.erp_cli import erp_app
 from contractsync.entrypoints.schema_export import export_schemas
 from contractsync.errors import ContractSyncError
 
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 schema_app = typer.Typer(help="The canonical model's JSON Schemas.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
+app.add_typer(erp_app, name="erp")
 
 
 def _fail(error: ContractSyncError) -> typer.Exit:

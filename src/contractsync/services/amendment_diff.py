@@ -28,6 +28,7 @@ from contractsync.errors import AmendmentError
 
 # Contract fields the change vocabulary can move; any other difference is not representable.
 _EXPRESSIBLE = frozenset({"version", "legal_entity_code", "term", "lines", "rate_cards"})
+_BOOKKEEPING = ("status", "refs", "schema_version")
 
 
 def diff_contracts(prior: Contract, amended: Contract) -> tuple[Change, ...]:
@@ -45,6 +46,9 @@ def diff_contracts(prior: Contract, amended: Contract) -> tuple[Change, ...]:
             ``amendment.diff_failed`` when the changes found do not reproduce ``amended``,
             which is a contractsync bug.
     """
+    # Lifecycle and bookkeeping are not contract terms: a CLM version that is, say, already
+    # "active" while the hub's copy is "approved" still amends only the terms.
+    amended = amended.model_copy(update={field: getattr(prior, field) for field in _BOOKKEEPING})
     _require_representable(prior, amended)
     steps = _Steps(prior)
     if amended.legal_entity_code != prior.legal_entity_code:
