@@ -7,12 +7,15 @@ in-memory fake (``testing/fakes.py``); both pass the same tests.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol, Self
 
 from pydantic import AwareDatetime, Field
+from pydantic_core import to_jsonable_python
 
 from contractsync.domain.base import ValueObject
 from contractsync.domain.events import BusinessEvent
@@ -58,8 +61,24 @@ class OutboxEntry(ValueObject):
     published_at: AwareDatetime | None = None
 
 
+GENESIS_HASH = "0" * 64
+"""The ``prev_hash`` of the first audit entry."""
+
+
+def canonical_json(value: Any) -> str:
+    """The one JSON text of ``value`` that hashes agree on: sorted keys, no spaces, ASCII."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    )
+
+
 class AuditEntry(ValueObject):
-    """One link of the hash chain."""
+    """One link of the hash chain.
+
+    ``hash = SHA-256(prev_hash + canonical_json({at, actor, action, subject, payload}))`` in
+    lowercase hex, ``at`` as a UTC ISO 8601 time with microseconds. ``seq`` is the position
+    and is deliberately not hashed: the links carry the order, the numbers reveal gaps.
+    """
 
     seq: int
     at: AwareDatetime
@@ -69,6 +88,56 @@ class AuditEntry(ValueObject):
     payload: dict[str, Any]
     prev_hash: str
     hash: str
+
+    @classmethod
+    def chained(
+        cls,
+        *,
+        seq: int,
+        prev_hash: str,
+        at: datetime,
+        actor: str,
+        action: str,
+        subject: str,
+        payload: dict[str, Any],
+    ) -> AuditEntry:
+        """Build the entry that follows ``prev_hash``, with its hash computed.
+
+        ``payload`` is reduced to plain JSON first (Decimal and datetime become strings), so
+        what is stored is exactly what was hashed.
+        """
+        plain: dict[str, Any] = json.loads(canonical_json(to_jsonable_python(payload)))
+        at_utc = at.astimezone(UTC)
+        digest = _link_hash(prev_hash, at_utc, actor, action, subject, plain)
+        return cls(
+            seq=seq,
+            at=at_utc,
+            actor=actor,
+            action=action,
+            subject=subject,
+            payload=plain,
+            prev_hash=prev_hash,
+            hash=digest,
+        )
+
+    def expected_hash(self) -> str:
+        """The hash this entry's content and ``prev_hash`` should have; differs if edited."""
+        return _link_hash(
+            self.prev_hash, self.at, self.actor, self.action, self.subject, self.payload
+        )
+
+
+def _link_hash(
+    prev_hash: str, at: datetime, actor: str, action: str, subject: str, payload: Any
+) -> str:
+    content = {
+        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "payload": payload,
+    }
+    return hashlib.sha256((prev_hash + canonical_json(content)).encode("utf-8")).hexdigest()
 
 
 class Inbox(Protocol):

@@ -6,6 +6,9 @@ documents exactly as ``model_dump(mode="json")`` writes them, so money stays a s
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -21,6 +24,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names so Alembic migrations read the same on both databases.
 metadata = MetaData(
@@ -32,7 +37,37 @@ metadata = MetaData(
 )
 
 _ID = String(64)
-_UTC = DateTime(timezone=True)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An instant stored in UTC and always read back timezone-aware.
+
+    SQLite has no time zone type: SQLAlchemy drops the offset on write and returns naive
+    values, so every value is converted to UTC before it is stored and tagged UTC on read.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Convert an aware datetime to UTC; refuse a naive one (its zone is unknown)."""
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValueError(f"expected a timezone-aware datetime, got {value!r}")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Return the stored instant as an aware UTC datetime."""
+        if value is None:
+            return None
+        stored: datetime = value
+        if stored.tzinfo is None:
+            return stored.replace(tzinfo=UTC)
+        return stored.astimezone(UTC)
+
+
+_UTC = UTCDateTime()
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL wants BIGINT for a log that grows.
 _SEQ = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -98,7 +133,7 @@ outbox = Table(
     "outbox",
     metadata,
     Column("seq", _SEQ, primary_key=True, autoincrement=True),
-    Column("event_id", String(36), nullable=False, unique=True),
+    Column("event_id", String(255), nullable=False, unique=True),
     Column("event_type", String(128), nullable=False),
     Column("subject", String(255), nullable=False),
     Column("envelope", JSON, nullable=False, comment="The CloudEvents 1.0 structured envelope."),
@@ -128,7 +163,7 @@ webhook_deliveries = Table(
     "webhook_deliveries",
     metadata,
     Column("subscription_id", _ID, primary_key=True),
-    Column("event_id", String(36), primary_key=True),
+    Column("event_id", String(255), primary_key=True),
     Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", _UTC, nullable=True),
