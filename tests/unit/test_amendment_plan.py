@@ -2,6 +2,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
 
 from contractsync.domain.amending import apply_changes
 from contractsync.domain.amendment import (
@@ -30,6 +31,7 @@ from contractsync.domain.snapshot import FinancialSnapshot
 from contractsync.errors import AmendmentError
 from contractsync.services.amendments import apply_plan, plan_amendment, plan_for_amendment
 from tests.amendment_strategies import signed_contract, usd
+from tests.strategies import contracts
 
 PRIOR = signed_contract()
 GO_LIVE = BillingMilestone(id="M3", name="Go-live", amount=usd(5_000), due_date=date(2026, 9, 30))
@@ -447,14 +449,12 @@ def test_planning_backwards_to_an_older_version_is_refused():
     assert info.value.code == "amendment.out_of_order"
 
 
-def test_a_version_differing_only_in_status_and_refs_plans_no_operation():
+@settings(max_examples=25, deadline=None)
+@given(contracts())
+def test_a_version_differing_only_in_status_and_refs_plans_no_operation(prior: Contract) -> None:
     from contractsync.domain.contract import ContractStatus
     from contractsync.domain.identity import ExternalRef
-    from contractsync.domain.snapshot import FinancialSnapshot
-    from contractsync.services.amendments import plan_amendment
-    from tests.strategies import contracts
 
-    prior = contracts().example()
     amended = prior.model_copy(
         update={
             "status": ContractStatus.ACTIVE,

@@ -43,14 +43,42 @@ def test_an_unknown_country_is_refused():
         _customer(billing_country="XX")
 
 
-def test_two_numbers_under_one_scheme_are_refused():
-    with pytest.raises(ValidationError, match="same scheme"):
+def test_two_numbers_of_one_scheme_for_one_country_are_refused():
+    with pytest.raises(ValidationError, match="same scheme for the same country"):
         _customer(
             tax_ids=[
                 {"scheme": "eu_vat", "value": "DE136695976"},
-                {"scheme": "eu_vat", "value": "FR40303265045"},
+                {"scheme": "eu_vat", "value": "DE129273398"},
             ]
         )
+
+
+def test_a_multinational_may_hold_vat_numbers_in_several_member_states():
+    customer = _customer(
+        tax_ids=[
+            {"scheme": "eu_vat", "value": "DE136695976"},
+            {"scheme": "eu_vat", "value": "FR40303265045"},
+        ]
+    )
+    assert customer.vat_registration_in("FR") is not None
+    assert customer.vat_registration_in("DE") is not None
+
+
+@pytest.mark.parametrize(
+    ("country", "scheme"),
+    [
+        ("DE", "eu_vat"),
+        ("GR", "eu_vat"),
+        ("GB", "gb_vat"),
+        ("US", "us_ein"),
+        ("IN", "in_gstin"),
+        ("AQ", None),
+    ],
+)
+def test_the_expected_tax_scheme_is_known_per_country(country, scheme):
+    from contractsync.domain.tax import scheme_for_country
+
+    assert scheme_for_country(country) == scheme
 
 
 def test_unknown_fields_are_refused_rather_than_silently_dropped():

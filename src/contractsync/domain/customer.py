@@ -42,9 +42,10 @@ class Customer(Document):
             raise ValueError(
                 f"billing_region {self.billing_region} is not in billing_country {self.billing_country}"
             )
-        schemes = [t.scheme for t in self.tax_ids]
-        if len(schemes) != len(set(schemes)):
-            raise ValueError("tax_ids holds two numbers under the same scheme")
+        # A multinational may hold VAT numbers in several EU states: one per scheme and country.
+        keys = [(t.scheme, t.country) for t in self.tax_ids]
+        if len(keys) != len(set(keys)):
+            raise ValueError("tax_ids holds two numbers of the same scheme for the same country")
         return self
 
     def vat_registration_in(self, country: str) -> TaxIdentifier | None:

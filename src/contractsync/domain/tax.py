@@ -39,6 +39,25 @@ def _module(scheme: str) -> ModuleType:
     return importlib.import_module(_SCHEMES[scheme][0])
 
 
+def scheme_for_country(country: str) -> str | None:
+    """The tax identifier scheme a business billed in ``country`` is expected to hold.
+
+    EU member states (and Northern Ireland's ``XI`` numbers) use ``eu_vat``; other countries
+    use their national scheme; None where contractsync knows no scheme.
+    """
+    if country in EU_COUNTRIES:
+        return "eu_vat"
+    return next((scheme for scheme, (_, fixed) in _SCHEMES.items() if fixed == country), None)
+
+
+EU_COUNTRIES = frozenset(
+    {"EL": "GR"}.get(code.upper(), code.upper())
+    for code in importlib.import_module("stdnum.eu.vat").MEMBER_STATES
+    if code.upper() != "XI"
+)
+"""ISO codes of the EU member states (python-stdnum's list, with EL as GR, without XI)."""
+
+
 class TaxIdentifier(ValueObject):
     """A tax registration number under a named scheme, stored in its compact form.
 

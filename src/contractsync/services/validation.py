@@ -13,7 +13,7 @@ from contractsync.domain.money import Money, total
 from contractsync.domain.periods import Term
 from contractsync.domain.rate_card import RateCard
 from contractsync.domain.roles import OwnerRole, Severity
-from contractsync.domain.tax import TaxTreatment
+from contractsync.domain.tax import TaxTreatment, scheme_for_country
 from contractsync.services.tax_treatment import (
     EU_MEMBER_STATES,
     permitted_treatments,
@@ -22,24 +22,6 @@ from contractsync.services.tax_treatment import (
 )
 
 LEGAL, FINANCE, DELIVERY = OwnerRole.LEGAL, OwnerRole.FINANCE, OwnerRole.DELIVERY
-
-# The tax identifier scheme expected for a business billed in each country; it mirrors the
-# schemes contractsync.domain.tax validates, so a country missing here has no check.
-_SCHEME_OF_COUNTRY: dict[str, str] = {
-    **dict.fromkeys(EU_MEMBER_STATES, "eu_vat"),
-    "GB": "gb_vat",
-    "CH": "ch_vat",
-    "NO": "no_mva",
-    "AU": "au_abn",
-    "NZ": "nz_ird",
-    "IN": "in_gstin",
-    "SG": "sg_uen",
-    "JP": "jp_cn",
-    "CA": "ca_bn",
-    "US": "us_ein",
-    "BR": "br_cnpj",
-    "MX": "mx_rfc",
-}
 
 
 def validate_contract(
@@ -110,7 +92,7 @@ def _customer_mismatch(contract: Contract, customer: Customer) -> Finding:
 
 
 def _customer_tax_ids(customer: Customer) -> Iterator[Finding]:
-    scheme = _SCHEME_OF_COUNTRY.get(customer.billing_country)
+    scheme = scheme_for_country(customer.billing_country)
     if not customer.is_business or scheme is None:
         return
     if any(tax_id.country == customer.billing_country for tax_id in customer.tax_ids):
