@@ -1,4 +1,4 @@
-"""Translate httpx transport failures into the error tree, telling 'never sent' from 'maybe committed'.
+"""Translate httpx transport failures, telling 'never sent' apart from 'maybe committed'.
 
 connect error or timeout, pool timeout, proxy error   -> TransientError (nothing reached the server)
 read/write timeout, read/write/close error, dropped

@@ -244,7 +244,7 @@ class StandardWebhooksVerifier:
                 scheme=SCHEME,
             )
         expected = [_digest(key, msg_id, str(sent_at), body) for key in self._keys]
-        # compare_digest on every pair: the time taken never depends on how many bytes match.
+        # compare_digest per pair: its time never depends on how many leading bytes match.
         if not any(hmac.compare_digest(e, r) for e in expected for r in received):
             raise SignatureError(
                 "No webhook-signature entry matches the body with any configured secret.",
