@@ -1,0 +1,198 @@
+"""The external systems the hub keeps in step, as ports named by role (never by vendor).
+
+Every method that writes is idempotent on a business key the caller passes (a canonical id,
+a milestone id, an invoice key): calling it twice has one effect and returns the same ref.
+Every adapter raises only the contractsync error tree, translated once at its edge:
+
+- ``TransientError``: try again later (429, 5xx, timeouts); ``retry_after`` when told.
+- ``AmbiguousCommitError``: a write may have landed; call the matching ``find_*`` before any
+  retry (the engine does this through ``adapters.http.resolve_ambiguous``).
+- ``DataError``: the record cannot be mapped or the system refused its content.
+- ``RejectedError``: the system refused for a business reason (a closed period ...).
+- ``ConflictError``: the record changed since it was read; re-read and re-plan.
+- ``ConfigError``: credentials or settings are wrong.
+
+``check()`` never raises for a reachable-but-unhealthy system: it reports.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Generic, Literal, Protocol, TypeVar
+
+from pydantic import Field
+
+from contractsync.domain.base import ValueObject
+from contractsync.domain.contract import Contract
+from contractsync.domain.customer import Customer, LegalEntity
+from contractsync.domain.identity import ExternalRef
+from contractsync.domain.money import Money
+from contractsync.domain.project import Project
+from contractsync.domain.schedules import BillingSchedule
+from contractsync.domain.snapshot import FinancialSnapshot
+
+T = TypeVar("T")
+
+
+class SystemHealth(ValueObject):
+    """What ``check()`` found: reachable, authenticated, and the version it runs."""
+
+    system: str
+    ok: bool
+    latency_ms: float | None = None
+    version: str | None = None
+    detail: str = ""
+
+
+class Page(ValueObject, Generic[T]):
+    """One page of a listing; ``next_cursor`` is None on the last page."""
+
+    items: tuple[T, ...]
+    next_cursor: str | None = None
+
+
+class SourcedContract(ValueObject):
+    """A contract version as the CLM holds it, with the counterparty it names."""
+
+    contract: Contract
+    customer: Customer
+    approved_at: datetime | None = None
+
+
+class WonOpportunity(ValueObject):
+    """A CRM opportunity closed-won: the customer to stage and the contract it leads to."""
+
+    ref: ExternalRef
+    customer: Customer
+    contract_id: str | None = Field(default=None, description="Set once the CLM contract exists.")
+    expected_value: Money | None = None
+    closed_on: date
+
+
+class TrackerEvent(ValueObject):
+    """One fact from the PSA feed (delivered at least once, possibly out of order)."""
+
+    event_id: str
+    kind: Literal["milestone.completed", "milestone.reopened", "time.logged", "project.updated"]
+    project_ref: ExternalRef
+    contract_id: str | None = None
+    milestone_id: str | None = None
+    occurred_at: datetime
+    data: dict[str, str] = Field(default_factory=dict)
+
+
+class ContractSource(Protocol):
+    """The CLM (or the e-signature service): where approved contract terms come from."""
+
+    system: str
+
+    def fetch_contract(self, ref: ExternalRef) -> SourcedContract:
+        """Read one contract (workflow, envelope) and map it to the canonical model.
+
+        Raises:
+            DataError: a required attribute is missing or cannot be mapped (names the field).
+        """
+        ...
+
+    def list_contracts(self, *, cursor: str | None, limit: int) -> Page[ExternalRef]:
+        """Every contract the source holds, for reconciliation; pages until exhausted."""
+        ...
+
+    def check(self) -> SystemHealth:
+        """Report reachability, authentication and version."""
+        ...
+
+
+class CustomerDirectory(Protocol):
+    """The CRM: accounts and opportunities (system of record for both)."""
+
+    system: str
+
+    def upsert_account(self, customer: Customer) -> ExternalRef:
+        """Create or update the account keyed by the canonical customer id (idempotent)."""
+        ...
+
+    def find_account(self, customer_id: str) -> ExternalRef | None:
+        """The account for a canonical customer id, if it exists."""
+        ...
+
+    def fetch_opportunity(self, ref: ExternalRef) -> WonOpportunity:
+        """Read a closed-won opportunity; DataError if it is not closed-won."""
+        ...
+
+    def check(self) -> SystemHealth:
+        """Report reachability, authentication and remaining API allowance."""
+        ...
+
+
+class ProjectTracker(Protocol):
+    """The PSA: delivery projects, milestones and time (system of record for completion)."""
+
+    system: str
+
+    def upsert_project(self, project: Project, contract: Contract) -> ExternalRef:
+        """Create or update the project and one milestone per billing milestone (idempotent)."""
+        ...
+
+    def find_project(self, project_id: str) -> ExternalRef | None:
+        """The PSA project for a canonical project id, if it exists."""
+        ...
+
+    def poll_events(self, *, cursor: str | None, limit: int) -> Page[TrackerEvent]:
+        """Events after ``cursor``; the caller persists ``next_cursor`` only after processing."""
+        ...
+
+    def check(self) -> SystemHealth:
+        """Report reachability and authentication."""
+        ...
+
+
+class FinancialSystem(Protocol):
+    """The ERP: customers, projects, contracts with billing schedules, invoices, revenue."""
+
+    system: str
+
+    def upsert_customer(self, customer: Customer, *, legal_entity: LegalEntity) -> ExternalRef:
+        """Create or update the customer (party) for a legal entity's company (idempotent)."""
+        ...
+
+    def upsert_project(self, project: Project, contract: Contract) -> ExternalRef:
+        """Create or update the project with one task per billing milestone (idempotent)."""
+        ...
+
+    def push_contract(self, contract: Contract, schedule: BillingSchedule) -> ExternalRef:
+        """Create or update the contract (sales order) and its billing schedule (idempotent)."""
+        ...
+
+    def create_invoice(self, contract_id: str, *, invoice_key: str, amount: Money) -> ExternalRef:
+        """Invoice once per ``invoice_key`` (a milestone id or a billing period key).
+
+        Raises:
+            RejectedError: the period is closed or the contract does not allow invoicing yet.
+        """
+        ...
+
+    def find_invoice(self, contract_id: str, *, invoice_key: str) -> ExternalRef | None:
+        """The invoice already created for ``invoice_key``, if any (resolves ambiguous commits)."""
+        ...
+
+    def snapshot(self, contract_id: str) -> FinancialSnapshot:
+        """The ERP's current state of a contract, mapped back to canonical terms."""
+        ...
+
+    def check(self) -> SystemHealth:
+        """Report reachability, authentication, company and version."""
+        ...
+
+
+__all__ = [
+    "ContractSource",
+    "CustomerDirectory",
+    "FinancialSystem",
+    "Page",
+    "ProjectTracker",
+    "SourcedContract",
+    "SystemHealth",
+    "TrackerEvent",
+    "WonOpportunity",
+]
