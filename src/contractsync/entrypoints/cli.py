@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from contractsync.entrypoints.cli_ops import audit_app, db_app, exceptions_app
 from contractsync.entrypoints.demo import default_examples_dir, run_demo
 from contractsync.entrypoints.demo_render import render_report, report_json
 from contractsync.entrypoints.erp_cli import erp_app
@@ -26,6 +27,9 @@ app = typer.Typer(
 schema_app = typer.Typer(help="The canonical model's JSON Schemas.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 app.add_typer(erp_app, name="erp")
+app.add_typer(db_app, name="db")
+app.add_typer(exceptions_app, name="exceptions")
+app.add_typer(audit_app, name="audit")
 
 
 def _fail(error: ContractSyncError) -> typer.Exit:

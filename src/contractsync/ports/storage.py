@@ -277,12 +277,36 @@ class UnitOfWork(Protocol):
     Leaving the block without :meth:`commit` rolls everything back.
     """
 
-    inbox: Inbox
-    outbox: Outbox
-    exceptions: ExceptionQueue
-    audit: AuditLog
-    records: Records
-    refs: ExternalRefs
+    # Read-only members, so an adapter may expose its own repository subtypes.
+    @property
+    def inbox(self) -> Inbox:
+        """Inbound messages."""
+        ...
+
+    @property
+    def outbox(self) -> Outbox:
+        """Events to relay."""
+        ...
+
+    @property
+    def exceptions(self) -> ExceptionQueue:
+        """The exception queue."""
+        ...
+
+    @property
+    def audit(self) -> AuditLog:
+        """The audit log."""
+        ...
+
+    @property
+    def records(self) -> Records:
+        """Canonical records."""
+        ...
+
+    @property
+    def refs(self) -> ExternalRefs:
+        """External refs."""
+        ...
 
     def __enter__(self) -> Self: ...
 
