@@ -13,13 +13,13 @@ import typer
 import yaml
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from contractsync.adapters.persistence.migrate import head, upgrade
 from contractsync.bootstrap import build_unit_of_work
 from contractsync.config import load_settings
 from contractsync.domain.exception_item import ExceptionItem, ExceptionStatus
 from contractsync.domain.roles import OwnerRole
+from contractsync.entrypoints.exceptions_render import render_item, render_items
 from contractsync.errors import ContractSyncError, DataError
 from contractsync.ports.clock import Clock
 from contractsync.ports.storage import UnitOfWork
@@ -115,22 +115,7 @@ def exceptions_list(
     if as_json:
         _echo_json([item.model_dump(mode="json") for item in items])
         return
-    table = Table(title=f"Exception items ({len(items)})")
-    for column in ("id", "status", "severity", "owner", "code", "contract", "at risk", "SLA due"):
-        # Ids and codes are copied into the next command: never wrap them.
-        table.add_column(column, no_wrap=column in {"id", "code"})
-    for item in items:
-        table.add_row(
-            item.id,
-            item.status.value,
-            item.severity.value,
-            item.owner.value + (f" ({item.assignee})" if item.assignee else ""),
-            item.code,
-            item.contract_id or "",
-            _money(item),
-            item.sla_due.strftime("%Y-%m-%d %H:%M UTC"),
-        )
-    Console().print(table)
+    render_items(items, Console())
 
 
 @exceptions_app.command("show")
@@ -145,7 +130,7 @@ def exceptions_show(
     if as_json:
         _echo_json(item.model_dump(mode="json"))
         return
-    _render_item(item)
+    render_item(item, Console())
 
 
 @exceptions_app.command("assign")
@@ -298,41 +283,3 @@ def _not_found(item_id: str) -> ContractSyncError:
         code="exception.not_found",
         remediation="List the items with `contractsync exceptions list` and use one of their ids.",
     )
-
-
-def _money(item: ExceptionItem) -> str:
-    money = item.money_at_risk
-    return "" if money is None else f"{money.amount:,} {money.currency}"
-
-
-def _render_item(item: ExceptionItem) -> None:
-    console = Console()
-    facts = Table(title=f"Exception item {item.id}", show_header=False)
-    facts.add_column("field", style="bold")
-    facts.add_column("value", overflow="fold")
-    rows = {
-        "status": item.status.value,
-        "code": item.code,
-        "message": item.message,
-        "owner": item.owner.value,
-        "assignee": item.assignee or "",
-        "severity": item.severity.value,
-        "money at risk": _money(item),
-        "SLA due": item.sla_due.isoformat(),
-        "contract": item.contract_id or "",
-        "subject": "" if item.subject is None else str(item.subject),
-        "remediation": item.remediation,
-        "evidence": json.dumps(item.evidence, ensure_ascii=False, sort_keys=True),
-        "raised": item.created_at.isoformat(),
-    }
-    for field, value in rows.items():
-        facts.add_row(field, escape(value))
-    console.print(facts)
-    history = Table(title="History")
-    for column in ("at", "actor", "action", "status", "note"):
-        history.add_column(column)
-    for step in item.history:
-        history.add_row(
-            step.at.isoformat(), step.actor, step.action, step.status.value, escape(step.note)
-        )
-    console.print(history)
