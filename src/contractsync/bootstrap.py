@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
 from sqlalchemy import Engine
 
 from contractsync.adapters.clock import SystemClock
+from contractsync.adapters.ingress import WebhookSource, build_verifier, shape_named
+from contractsync.adapters.ingress.dispatch import PendingDispatcher
 from contractsync.adapters.persistence.engine import create_engine_for
 from contractsync.adapters.persistence.migrate import ensure_current
 from contractsync.adapters.persistence.unit_of_work import SqlUnitOfWork
 from contractsync.config import Settings
 from contractsync.ports.clock import Clock
+from contractsync.ports.storage import UnitOfWork
+from contractsync.ports.workflows import WorkflowDispatcher
 
 
 def build_clock() -> Clock:
@@ -47,3 +54,97 @@ def build_unit_of_work(
         ConfigError: as :func:`build_engine`.
     """
     return SqlUnitOfWork(engine or build_engine(settings), clock or build_clock())
+
+
+# --- HTTP API and webhook ingress ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiContainer:
+    """Everything the HTTP API needs, built once per process by :func:`build_api`.
+
+    Attributes:
+        settings: The validated settings.
+        uow_factory: Builds a fresh unit of work (one per request or task).
+        sources: The webhook sources by name (the ``/webhooks/{source}`` path segment).
+        dispatcher: Starts the workflow of an accepted inbox message.
+        clock: The hub clock (receive times, signature timestamp windows).
+        check_ready: Raises ConfigError when the hub database is unreachable or not migrated.
+        close: Releases what the container holds (the database pool).
+    """
+
+    settings: Settings
+    uow_factory: Callable[[], UnitOfWork]
+    sources: Mapping[str, WebhookSource]
+    dispatcher: WorkflowDispatcher
+    clock: Clock
+    check_ready: Callable[[], None]
+    close: Callable[[], None] = lambda: None
+
+
+def build_webhook_sources(settings: Settings, *, clock: Clock) -> dict[str, WebhookSource]:
+    """One verifier and body shape per ``ingress.sources`` entry; every secret read now.
+
+    Raises:
+        ConfigError: A secret's variable or file is missing, or a key is weak or malformed
+            (the message names the variable or file, never the value).
+    """
+    tolerance = float(settings.ingress.timestamp_tolerance_seconds)
+    sources: dict[str, WebhookSource] = {}
+    for name, configured in settings.ingress.sources.items():
+        keys = [ref.reveal().get_secret_value() for ref in configured.secrets]
+        verifier = build_verifier(
+            configured.scheme,
+            keys,
+            tolerance_seconds=tolerance,
+            unix_time=lambda: clock.now().timestamp(),
+        )
+        sources[name] = WebhookSource(
+            name=name,
+            scheme=configured.scheme,
+            verifier=verifier,
+            shape=shape_named(configured.body_shape),
+        )
+    return sources
+
+
+def build_dispatcher(settings: Settings) -> WorkflowDispatcher:
+    """The dispatcher of the durable engine.
+
+    Hook: until the engine's inbox workflow is wired here, messages are stored and stay
+    RECEIVED; the dispatch sweep starts them as soon as this returns the engine's dispatcher.
+    """
+    return PendingDispatcher()
+
+
+def build_api(
+    settings: Settings,
+    *,
+    uow_factory: Callable[[], UnitOfWork] | None = None,
+    dispatcher: WorkflowDispatcher | None = None,
+    clock: Clock | None = None,
+) -> ApiContainer:
+    """Build what ``entrypoints.api.create_app`` serves; tests pass fakes for any part.
+
+    Without ``uow_factory`` the hub database at ``settings.database.url`` is used (its pool is
+    created, not connected: ``/readyz`` reports whether it is reachable and migrated).
+
+    Raises:
+        ConfigError: as :func:`build_webhook_sources`, or a database URL that is not SQLite or
+            PostgreSQL.
+    """
+    clock = clock or build_clock()
+    sources = build_webhook_sources(settings, clock=clock)
+    dispatcher = dispatcher or build_dispatcher(settings)
+    if uow_factory is not None:
+        return ApiContainer(settings, uow_factory, sources, dispatcher, clock, lambda: None)
+    engine = build_engine(settings, check_migrated=False)
+    return ApiContainer(
+        settings=settings,
+        uow_factory=lambda: SqlUnitOfWork(engine, clock),
+        sources=sources,
+        dispatcher=dispatcher,
+        clock=clock,
+        check_ready=lambda: ensure_current(engine),
+        close=engine.dispose,
+    )

@@ -9,11 +9,20 @@ file reference and are held as SecretStr.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -114,8 +123,96 @@ class EngineSettings(BaseModel):
     )
 
 
+class SecretRef(BaseModel):
+    """Where a secret lives: an environment variable or a file, never the secret itself.
+
+    Written ``{env: NAME}`` or ``{file: /path}`` in contractsync.yaml; exactly one of the two.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    env: str | None = Field(default=None, title="Environment variable holding the secret")
+    file: Path | None = Field(default=None, title="File holding the secret (e.g. a mounted one)")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("give exactly one of 'env' or 'file'")
+        return self
+
+    def reveal(self) -> SecretStr:
+        """Read the secret now (at start-up); surrounding whitespace and newlines are dropped.
+
+        Returns:
+            The secret, wrapped so that it never shows in a repr, a log or an error.
+
+        Raises:
+            ConfigError: The variable is unset or empty, or the file is missing, unreadable or
+                empty; the message names the variable or file, never the value.
+        """
+        if self.env is not None:
+            value = os.environ.get(self.env, "").strip()
+            where = f"environment variable {self.env}"
+        else:
+            assert self.file is not None  # guaranteed by the validator
+            where = f"file {self.file}"
+            try:
+                value = self.file.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(
+                    f"the secret {where} cannot be read",
+                    code="config.secret_unavailable",
+                    remediation="Create the file (readable by this process) or fix its path.",
+                ) from exc
+        if not value:
+            raise ConfigError(
+                f"the secret {where} is unset or empty",
+                code="config.secret_unavailable",
+                remediation=f"Set the {where} to the secret before starting contractsync.",
+            )
+        return SecretStr(value)
+
+
+WebhookScheme = Literal["standard_webhooks", "docusign_connect", "ironclad"]
+WebhookShape = Literal["standard", "docusign", "ironclad"]
+
+_SHAPE_OF_SCHEME: dict[str, WebhookShape] = {
+    "standard_webhooks": "standard",
+    "docusign_connect": "docusign",
+    "ironclad": "ironclad",
+}
+
+
+class WebhookSourceSettings(BaseModel):
+    """One sender of webhooks, served at ``POST /webhooks/<name>``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scheme: WebhookScheme = Field(
+        title="Signature scheme",
+        description="standard_webhooks (HMAC, whsec_ secrets), docusign_connect (Connect HMAC "
+        "keys) or ironclad (RSA; the secrets are PEM public keys).",
+    )
+    shape: WebhookShape | None = Field(
+        default=None,
+        title="Body shape",
+        description="How the body is read: standard (CloudEvents-style JSON), docusign (JSON "
+        "SIM) or ironclad; defaults to the scheme's own.",
+    )
+    secrets: list[SecretRef] = Field(
+        min_length=1,
+        title="Signing keys",
+        description="Every active key, by env var or file; two during a rotation.",
+    )
+
+    @property
+    def body_shape(self) -> WebhookShape:
+        """The configured shape, or the one that goes with the scheme."""
+        return self.shape or _SHAPE_OF_SCHEME[self.scheme]
+
+
 class IngressSettings(BaseModel):
-    """Webhook ingress limits."""
+    """Webhook ingress limits and the sources it accepts."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -125,6 +222,15 @@ class IngressSettings(BaseModel):
         default=14,
         ge=14,
         title="How long inbound event ids are remembered (senders retry for days)",
+    )
+    sources: dict[
+        Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,63}$")],
+        WebhookSourceSettings,
+    ] = Field(
+        default_factory=dict,
+        title="Webhook sources",
+        description="Per source name (the path segment): its signature scheme, body shape and "
+        "keys. A name not listed here gets 404.",
     )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Self
 
+from contractsync.ports.storage import InboxMessage
 from contractsync.testing.fake_storage import (
     FakeAuditLog,
     FakeExceptionQueue,
@@ -85,3 +87,34 @@ class InMemoryUnitOfWork:
         if self._working is not None:
             self._working = None
             self.store.lock.release()
+
+
+class RecordingDispatcher:
+    """The workflow dispatcher port in memory: records starts, idempotent per message.
+
+    Like the engine, the workflow id is ``inbox:<source>:<event_id>`` and a second dispatch of
+    one message starts nothing new. ``calls`` keeps every call (to prove a caller did not ask
+    twice); ``started`` keeps each workflow once with the message that started it. Safe to
+    call from many threads.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.started: dict[str, InboxMessage] = {}
+        self._lock = threading.Lock()
+
+    def dispatch(self, message: InboxMessage) -> str:
+        """Start (or find) the workflow for ``message``; return its id."""
+        workflow_id = f"inbox:{message.source}:{message.event_id}"
+        with self._lock:
+            self.calls.append(workflow_id)
+            self.started.setdefault(workflow_id, message)
+        return workflow_id
+
+    def calls_per_workflow(self) -> dict[str, int]:
+        """How many times each workflow id was asked for (1 each when no caller repeats)."""
+        counts: dict[str, int] = {}
+        with self._lock:
+            for workflow_id in self.calls:
+                counts[workflow_id] = counts.get(workflow_id, 0) + 1
+        return counts

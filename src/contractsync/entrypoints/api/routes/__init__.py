@@ -1,0 +1,1 @@
+"""The API's routers: webhook ingress and health (process API routers join here)."""
