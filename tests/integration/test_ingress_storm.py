@@ -1,4 +1,4 @@
-"""A webhook storm against a real uvicorn server: 1,000 events, 20 % duplicates, one effect each."""
+"""Ingress against a real uvicorn on SQL: a 1,000-event storm takes effect once; attacks store nothing."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import func, select
 
 from contractsync.adapters.persistence.engine import create_engine_for
-from contractsync.adapters.persistence.tables import inbox
+from contractsync.adapters.persistence.tables import audit_log, inbox
 from contractsync.adapters.signatures import docusign_connect, ironclad, standard_webhooks
 from contractsync.bootstrap import build_api
 from contractsync.config import Settings
@@ -244,3 +244,50 @@ def test_a_storm_of_1000_events_with_20_percent_racing_and_resent_duplicates_tak
         f"({len(outcomes) / elapsed:.0f} req/s incl. a 1.1 s pause), "
         f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
     )
+
+
+def test_forged_stale_replayed_and_altered_webhooks_get_401_and_leave_no_work_in_the_database(
+    server: tuple[str, RecordingDispatcher],
+    settings: Settings,
+    ironclad_key: rsa.RSAPrivateKey,
+) -> None:
+    base_url, dispatcher = server
+    forged_secret = "whsec_" + base64.b64encode(bytes(range(50, 82))).decode()
+    body = json.dumps({"id": "evt-x", "type": "opportunity.won"}).encode()
+    now = int(time.time())
+    valid = standard_webhooks.sign(SECRET, "evt-x", now, body)
+    attacker = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ic_body = _ironclad(1, ironclad_key).body
+    ds_body = _docusign(1).body
+    attacks = [
+        ("salesforce", body, standard_webhooks.sign(forged_secret, "evt-x", now, body)),
+        ("salesforce", body, standard_webhooks.sign(SECRET, "evt-x", now - 301, body)),
+        ("salesforce", body, standard_webhooks.sign(SECRET, "evt-x", now - 360, body)),
+        ("salesforce", body.replace(b"won", b"wan"), valid),
+        ("salesforce", body, {k: v for k, v in valid.items() if k != "webhook-signature"}),
+        ("docusign", ds_body, docusign_connect.sign(["y" * 40], ds_body)),
+        ("ironclad", ic_body, ironclad.sign(attacker, "ic-0001", ic_body, nonce="n")),
+    ]
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        statuses = [
+            client.post(f"/webhooks/{source}", content=content, headers=headers).status_code
+            for source, content, headers in attacks
+        ]
+        accepted = client.post("/webhooks/salesforce", content=body, headers=valid)
+
+    assert statuses == [401] * len(attacks)
+    assert accepted.status_code == 202
+    engine = create_engine_for(settings.database.url)
+    try:
+        with engine.connect() as connection:
+            stored = connection.execute(select(inbox.c.event_id)).scalars().all()
+            rejected = connection.execute(
+                select(func.count())
+                .select_from(audit_log)
+                .where(audit_log.c.action == "webhook.rejected")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert stored == ["evt-x"]
+    assert rejected == len(attacks)
+    assert dispatcher.calls == ["inbox:salesforce:evt-x"]

@@ -21,6 +21,7 @@ from contractsync.adapters.signatures import docusign_connect, ironclad, standar
 from contractsync.bootstrap import build_api
 from contractsync.config import Settings
 from contractsync.entrypoints.api import create_app
+from contractsync.entrypoints.serve import DispatchSweep
 from contractsync.errors import ConfigError, ConflictError, DataError, TransientError
 from contractsync.ports.storage import InboxMessage, InboxStatus
 from contractsync.testing.fakes import (
@@ -429,7 +430,7 @@ class RefusingDispatcher:
         raise TransientError("engine down", code="engine.unavailable")
 
 
-def test_a_dispatch_failure_after_commit_still_answers_202_and_leaves_the_message_for_the_sweep(
+def test_a_dispatch_failure_after_commit_still_answers_202_and_the_serve_sweep_starts_it_later(
     tmp_path, monkeypatch
 ):
     clock, store = FixedClock(), InMemoryStore()
@@ -449,6 +450,18 @@ def test_a_dispatch_failure_after_commit_still_answers_202_and_leaves_the_messag
     assert 'contractsync_webhooks_dispatch_failures_total{source="salesforce"} 1.0' in (
         hub.client.get("/metrics").text
     )
+
+    clock.advance(timedelta(minutes=1))
+    recovered = RecordingDispatcher()
+    after_restart = build_api(
+        hub_settings(tmp_path, monkeypatch),
+        uow_factory=lambda: InMemoryUnitOfWork(store, clock),
+        dispatcher=recovered,
+        clock=clock,
+    )
+    assert DispatchSweep(after_restart).sweep_once() == 1
+    assert recovered.calls == ["inbox:salesforce:evt-1"]
+    assert store.inbox[message.id].status is InboxStatus.DISPATCHED
 
 
 @pytest.mark.parametrize(
