@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -17,6 +18,10 @@ from contractsync.config import Settings
 from contractsync.ports.clock import Clock
 from contractsync.ports.storage import UnitOfWork
 from contractsync.ports.workflows import WorkflowDispatcher
+
+if TYPE_CHECKING:
+    from contractsync.workflows.engine import Engine as WorkflowEngine
+    from contractsync.workflows.recovery import Worker
 
 
 def build_clock() -> Clock:
@@ -54,6 +59,74 @@ def build_unit_of_work(
         ConfigError: as :func:`build_engine`.
     """
     return SqlUnitOfWork(engine or build_engine(settings), clock or build_clock())
+
+
+# --- durable workflow engine and workers -------------------------------------------------------
+# dbos costs about a second to import, so only the commands that run workflows pay for it:
+# the imports live inside these functions.
+
+
+def build_workflow_engine(
+    settings: Settings, *, executor_id: str | None = None, poll_seconds: float = 1.0
+) -> WorkflowEngine:
+    """Register every workflow, give them their clients, and launch this process's engine.
+
+    Raises:
+        ConfigError: as ``contractsync.workflows.engine.start_engine``.
+    """
+    from contractsync.testing.effect_recorder import EffectRecorderClient
+    from contractsync.workflows import probe
+    from contractsync.workflows.engine import start_engine
+
+    probe.bind_targets(EffectRecorderClient)
+    return start_engine(settings, executor_id=executor_id, poll_seconds=poll_seconds)
+
+
+def build_worker(
+    settings: Settings, *, executor_id: str | None = None, poll_seconds: float = 1.0
+) -> Worker:
+    """Start a worker: claim its executor id, launch the engine, start heartbeat and recovery.
+
+    The executor id is claimed in ``worker_heartbeats`` *before* the engine launches, so a
+    survivor still recovering this id's previous life finishes first.
+
+    Raises:
+        ConfigError: the hub database is unreachable or not migrated, the executor id is held
+            by a live process, or the engine cannot start.
+    """
+    import os
+    import socket
+
+    from contractsync.adapters.persistence.engine import create_engine_for
+    from contractsync.adapters.persistence.migrate import ensure_current
+    from contractsync.adapters.persistence.tables import worker_heartbeats
+    from contractsync.workflows.engine import default_executor_id
+    from contractsync.workflows.heartbeats import Heartbeats, WorkerIdentity
+    from contractsync.workflows.recovery import RecoveryDuty, Worker, WorkerDuties
+
+    ident = executor_id or settings.engine.executor_id or default_executor_id()
+    me = WorkerIdentity(executor_id=ident, host=socket.gethostname(), pid=os.getpid())
+    hub = create_engine_for(settings.database.url)
+    try:
+        ensure_current(hub)
+        heartbeats = Heartbeats(
+            hub, worker_heartbeats, stale_after_seconds=settings.engine.stale_after_seconds
+        )
+        heartbeats.claim(
+            me, wait_seconds=settings.engine.stale_after_seconds + settings.engine.heartbeat_seconds
+        )
+        engine = build_workflow_engine(settings, executor_id=ident, poll_seconds=poll_seconds)
+    except BaseException:
+        hub.dispose()
+        raise
+    duties = WorkerDuties(
+        heartbeats,
+        RecoveryDuty(heartbeats, engine, me),
+        me,
+        heartbeat_seconds=settings.engine.heartbeat_seconds,
+    )
+    duties.start()
+    return Worker(engine, duties, close=hub.dispose)
 
 
 # --- HTTP API and webhook ingress ---------------------------------------------------------------
