@@ -17,6 +17,7 @@ from contractsync.entrypoints.demo_render import render_report, report_json
 from contractsync.entrypoints.erp_cli import erp_app
 from contractsync.entrypoints.schema_export import export_schemas
 from contractsync.entrypoints.serve import serve_command
+from contractsync.entrypoints.sim_cli import sim_command
 from contractsync.entrypoints.worker import worker_command
 from contractsync.errors import ContractSyncError
 
@@ -33,6 +34,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(audit_app, name="audit")
 app.command("serve")(serve_command)
+app.command("sim")(sim_command)
 app.command("worker")(worker_command)
 
 
