@@ -9,7 +9,9 @@ module relies on, each verified in reference/engine.md:
   fixed per release (``APPLICATION_VERSION``) rather than DBOS's hash of the code, so a worker
   restarted with the same code and executor id resumes its own runs at launch.
 * Queues enforce global concurrency and rate limits across processes on PostgreSQL (§1.6);
-  their configuration lives in the database, last writer on the latest version wins.
+  their configuration lives in the database, last writer on the latest version wins. On
+  SQLite under Python 3.11 DBOS timestamps have one-second precision, so a rate limit is
+  only approximate there (§1.2); concurrency limits are exact on both.
 * A dead executor's runs stay PENDING (and keep holding global concurrency slots) until some
   process recovers them; ``recover_executor`` does that for the recovery duty (§1.6).
 * ``fork_from`` copies the steps before ``step`` and re-runs the rest under a new id;
@@ -24,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
-from dbos import DBOS, DBOSConfig, SetWorkflowID
+from dbos import DBOS, DBOSConfig, Queue, SetWorkflowID
 
 from contractsync import __version__
 from contractsync.config import QueueLimits, Settings
@@ -86,6 +88,7 @@ class Engine:
     executor_id: str
     system_database_url: str
     queues: Mapping[str, QueueLimits] = field(default_factory=dict)
+    _registered: Mapping[str, Queue] = field(default_factory=dict, repr=False)
     _is_running: bool = True
 
     @property
@@ -113,14 +116,12 @@ class Engine:
         Raises:
             ConfigError: if ``queue`` is not configured in ``engine.queues``.
         """
-        if queue not in self.queues:
+        registered = self._registered.get(queue)
+        if registered is None:
             raise ConfigError(
                 f"no queue named {queue!r} is configured",
                 remediation=f"Add {queue} under engine.queues, or use one of {sorted(self.queues)}.",
             )
-        registered = DBOS.retrieve_queue(queue)
-        if registered is None:  # pragma: no cover - start_engine registers every queue
-            raise ConfigError(f"queue {queue!r} is not registered with the engine")
         with SetWorkflowID(workflow_id(workflow_name(function), key)):
             return Run(registered.enqueue(function, *args, **kwargs))
 
@@ -234,10 +235,11 @@ def start_engine(
     if is_sqlite(url):
         config["system_database_engine"] = sqlite_engine(url)
     DBOS(config=config)
+    registered: dict[str, Queue] = {}
     try:
         DBOS.launch()
         for name, limits in settings.engine.queues.items():
-            DBOS.register_queue(
+            registered[name] = DBOS.register_queue(
                 name,
                 global_concurrency=limits.concurrency,
                 limiter=None
@@ -248,5 +250,10 @@ def start_engine(
     except BaseException:
         DBOS.destroy()
         raise
-    _current = Engine(executor_id=executor, system_database_url=url, queues=settings.engine.queues)
+    _current = Engine(
+        executor_id=executor,
+        system_database_url=url,
+        queues=settings.engine.queues,
+        _registered=registered,
+    )
     return _current
