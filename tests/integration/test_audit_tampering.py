@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, text, update
+from sqlalchemy.exc import DatabaseError
 
 from contractsync.adapters.persistence.tables import audit_log
 from contractsync.adapters.persistence.unit_of_work import SqlUnitOfWork
@@ -17,9 +18,19 @@ from contractsync.testing.storage_contract import T0
 ENTRIES = 10
 
 
+def disable_append_only_guard(engine: Engine) -> None:
+    """Do what an insider with DDL rights could: switch the append-only triggers off."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.execute(text("DROP TRIGGER audit_log_no_update"))
+            connection.execute(text("DROP TRIGGER audit_log_no_delete"))
+        else:
+            connection.execute(text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
+
+
 @pytest.fixture
 def written(engine: Engine) -> Engine:
-    """Ten committed audit entries, seq 1..10."""
+    """Ten committed audit entries, seq 1..10, with the append-only guard switched off."""
     with SqlUnitOfWork(engine, FixedClock(T0)) as uow:
         for n in range(1, ENTRIES + 1):
             uow.audit.append(
@@ -29,6 +40,7 @@ def written(engine: Engine) -> Engine:
                 payload={"n": n, "note": "assigned to dana"},
             )
         uow.commit()
+    disable_append_only_guard(engine)
     return engine
 
 
@@ -44,6 +56,20 @@ def _move(engine: Engine, moves: dict[int, int]) -> None:
             connection.execute(update(audit_log).where(audit_log.c.seq == old).values(seq=-old))
         for old, new in moves.items():
             connection.execute(update(audit_log).where(audit_log.c.seq == -old).values(seq=new))
+
+
+def test_the_database_refuses_to_change_or_delete_an_audit_entry(engine: Engine) -> None:
+    with SqlUnitOfWork(engine, FixedClock(T0)) as uow:
+        uow.audit.append(actor="ops", action="x.y", subject="s", payload={"n": 1})
+        uow.commit()
+    for statement in (
+        update(audit_log).where(audit_log.c.seq == 1).values(actor="insider"),
+        delete(audit_log).where(audit_log.c.seq == 1),
+    ):
+        with pytest.raises(DatabaseError, match="append-only"), engine.begin() as connection:
+            connection.execute(statement)
+    with SqlUnitOfWork(engine, FixedClock(T0)) as uow:
+        assert verify_log(uow).checked == 1
 
 
 def test_an_untouched_log_verifies(written: Engine) -> None:

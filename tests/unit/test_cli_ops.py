@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 from typer.testing import CliRunner
 
 from contractsync.adapters.persistence.engine import create_engine_for
@@ -150,6 +150,8 @@ def test_audit_verify_fails_and_names_the_first_tampered_entry(
 ) -> None:
     engine = create_engine_for(database)
     with engine.begin() as connection:
+        # An insider with DDL rights first drops the append-only guard.
+        connection.execute(text("DROP TRIGGER audit_log_no_update"))
         connection.execute(
             update(audit_log).where(audit_log.c.seq == 2).values(payload={"to": "resolved"})
         )
