@@ -128,7 +128,7 @@ class OutboxRelay:
             return error
         return None
 
-    def run(self, stop_event: threading.Event, interval: float = 1.0) -> None:
+    def run(self, stop_event: threading.Event, interval: float = 0.2) -> None:
         """Relay until ``stop_event`` is set: the worker's outbox duty.
 
         A full batch is followed at once by the next; an empty or partial one waits
@@ -138,7 +138,8 @@ class OutboxRelay:
 
         Args:
             stop_event: Set from another thread to stop after the current batch.
-            interval: Seconds between polls of an idle outbox.
+            interval: Seconds between polls of an idle outbox: the worst added publish lag
+                (the default keeps commit-to-bus lag well under the 1 s p99 goal).
         """
         failures = 0
         while not stop_event.is_set():
