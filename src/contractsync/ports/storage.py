@@ -199,7 +199,11 @@ class ExceptionQueue(Protocol):
     """ExceptionItems, with optimistic locking on every operator action."""
 
     def add(self, item: ExceptionItem, *, dedupe_key: str | None = None) -> ExceptionItem:
-        """Store a new item; if ``dedupe_key`` is already open, return that item instead."""
+        """Store a new item; if ``dedupe_key`` is already open, return that item instead.
+
+        A key belongs to its item until the item is closed (resolved or dismissed); the same
+        key raised after that makes a new item. Raises ConflictError if the id exists.
+        """
         ...
 
     def get(self, item_id: str) -> ExceptionItem | None:
