@@ -24,7 +24,8 @@ from contractsync.domain.events import BusinessEvent, EventType
 from contractsync.errors import TransientError
 from contractsync.ports.messaging import ANY_EVENT, HandlerFailedError
 from contractsync.ports.storage import OutboxEntry, UnitOfWork
-from contractsync.testing.fakes import FixedClock
+from contractsync.testing.fake_storage import InMemoryStore
+from contractsync.testing.fakes import FixedClock, InMemoryUnitOfWork
 
 NATS_URL = "nats://127.0.0.1:4222"
 
@@ -233,6 +234,20 @@ def test_the_run_loop_relays_events_committed_while_it_runs_until_stopped(
 
     assert not worker.is_alive()
     assert recorder.seen == [f"evt-{n:05d}" for n in range(30)]
+
+
+def test_the_relay_needs_only_the_unit_of_work_port_so_the_in_memory_fake_serves_too() -> None:
+    store, clock = InMemoryStore(), FixedClock()
+    factory = lambda: InMemoryUnitOfWork(store, clock)  # noqa: E731
+    _queue(factory, range(1, 4))
+    bus, recorder = InProcessBus(), _Recorder()
+    bus.subscribe(ANY_EVENT, recorder, name="recorder")
+
+    report = OutboxRelay(factory, bus, clock).relay_once()
+
+    assert report.published == 3
+    assert recorder.seen == ["evt-00001", "evt-00002", "evt-00003"]
+    assert _pending(factory) == []
 
 
 # --- NATS JetStream -------------------------------------------------------------------------

@@ -420,6 +420,23 @@ def test_a_public_https_destination_is_pinned_to_its_checked_address() -> None:
         resolver=_resolving_to("93.184.216.34"),
     )
 
-    assert str(destination.pinned_url()) == "https://93.184.216.34:8443/x?k=1"
+    assert destination.addresses == ("93.184.216.34",)
+    assert str(destination.pinned_url("93.184.216.34")) == "https://93.184.216.34:8443/x?k=1"
     assert destination.host_header() == "hooks.example.com:8443"
     assert destination.pinned_extensions() == {"sni_hostname": "hooks.example.com"}
+
+
+def test_the_request_goes_to_a_checked_address_with_the_configured_host_header(
+    engine: Engine, clock: FixedClock, receiver: _Receiver
+) -> None:
+    port = receiver.url.split(":")[2].split("/")[0]
+    _subscribe(engine, clock, f"http://hooks.example.test:{port}/hooks")
+    _publish(engine, clock, _event(1))
+    # The receiver binds 127.0.0.1 only, so 127.0.0.3 refuses the connection: the sender
+    # falls back to the next checked address, as a client does across A/AAAA answers.
+    resolver = _resolving_to("127.0.0.3", "127.0.0.1")
+
+    report = _sender(engine, clock, resolver=resolver).deliver_due()
+
+    assert report.delivered == 1
+    assert receiver.received[0].headers["host"] == f"hooks.example.test:{port}"

@@ -31,20 +31,21 @@ class DestinationPolicy:
 
 @dataclass(frozen=True, slots=True)
 class Destination:
-    """A checked subscriber URL and the address the request must go to.
+    """A checked subscriber URL and the addresses the request may go to.
 
     Attributes:
         url: The URL as configured.
-        address: The checked IP address; the connection is made to it, so a DNS answer that
-            changes between the check and the request (rebinding) cannot redirect it.
+        addresses: The checked IP addresses, in resolver order; connections are made to them,
+            so a DNS answer that changes between the check and the request (rebinding)
+            cannot redirect the request.
     """
 
     url: httpx.URL
-    address: str
+    addresses: tuple[str, ...]
 
-    def pinned_url(self) -> httpx.URL:
-        """The URL with its host replaced by the checked address."""
-        return self.url.copy_with(host=self.address)
+    def pinned_url(self, address: str) -> httpx.URL:
+        """The URL with its host replaced by one of the checked ``addresses``."""
+        return self.url.copy_with(host=address)
 
     def pinned_extensions(self) -> dict[str, str]:
         """Request extensions (httpx) keeping TLS SNI and the certificate check on the host name."""
@@ -80,7 +81,7 @@ def check_destination(
         resolver: DNS resolution.
 
     Returns:
-        The destination with the first checked address to pin the connection to.
+        The destination with every checked address to pin the connection to.
 
     Raises:
         RejectedError: ``webhook.destination_refused``: bad scheme, credentials in the URL,
@@ -112,7 +113,7 @@ def check_destination(
         for address in addresses:
             if not _is_public(address):
                 raise _refused(url, f"it resolves to the internal address {address}")
-    return Destination(url=parsed, address=addresses[0])
+    return Destination(url=parsed, addresses=tuple(addresses))
 
 
 def _is_public(address: str) -> bool:

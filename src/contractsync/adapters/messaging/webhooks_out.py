@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from contractsync.adapters.http import map_transport_errors, parse_retry_after
 from contractsync.adapters.messaging.cloudevents import CONTENT_TYPE, encode, from_cloudevent
 from contractsync.adapters.messaging.destinations import (
+    Destination,
     DestinationPolicy,
     Resolver,
     check_destination,
@@ -31,7 +32,7 @@ from contractsync.adapters.persistence.subscriptions import (
 )
 from contractsync.adapters.signatures.standard_webhooks import sign
 from contractsync.domain.events import BusinessEvent
-from contractsync.errors import ContractSyncError, DataError, RejectedError
+from contractsync.errors import ContractSyncError, DataError, RejectedError, TransientError
 from contractsync.ports.clock import Clock
 
 USER_AGENT = "contractsync-webhooks/1"
@@ -175,21 +176,7 @@ class WebhookSender:
                 "user-agent": USER_AGENT,
                 "host": destination.host_header(),
             }
-            with (
-                map_transport_errors(system, is_write=True),
-                self.client.stream(
-                    "POST",
-                    destination.pinned_url(),
-                    content=body,
-                    headers=headers,
-                    extensions=destination.pinned_extensions(),
-                    follow_redirects=False,
-                ) as response,
-            ):
-                status = response.status_code
-                retry_after = parse_retry_after(
-                    response.headers.get("retry-after"), now=now.timestamp()
-                )
+            status, retry_after = self._post(destination, body, headers, system, now)
         except (RejectedError, DataError) as exc:
             return _Outcome(None, str(exc), is_final=True)
         except ContractSyncError as exc:
@@ -197,6 +184,42 @@ class WebhookSender:
         if 200 <= status < 300:
             return _Outcome(status, None)
         return _Outcome(status, f"{system} answered HTTP {status}", retry_after=retry_after)
+
+    def _post(
+        self,
+        destination: Destination,
+        body: bytes,
+        headers: dict[str, str],
+        system: str,
+        now: datetime,
+    ) -> tuple[int, float | None]:
+        unreachable: TransientError | None = None
+        # Like a browser's fallback across A/AAAA answers, but only over checked addresses.
+        for address in destination.addresses:
+            try:
+                with (
+                    map_transport_errors(system, is_write=True),
+                    self.client.stream(
+                        "POST",
+                        destination.pinned_url(address),
+                        content=body,
+                        headers=headers,
+                        extensions=destination.pinned_extensions(),
+                        follow_redirects=False,
+                    ) as response,
+                ):
+                    retry_after = parse_retry_after(
+                        response.headers.get("retry-after"), now=now.timestamp()
+                    )
+                    return response.status_code, retry_after
+            except TransientError as exc:
+                if (
+                    exc.code != "remote.unreachable"
+                ):  # sent (or half sent): never to a second address
+                    raise
+                unreachable = exc
+        assert unreachable is not None  # check_destination returns at least one address
+        raise unreachable
 
     def _record(self, item: DueDelivery, outcome: _Outcome, now: datetime) -> str:
         attempts = item.delivery.attempts + 1
