@@ -109,11 +109,27 @@ class CustomerDirectory(Protocol):
     system: str
 
     def upsert_account(self, customer: Customer) -> ExternalRef:
-        """Create or update the account keyed by the canonical customer id (idempotent)."""
+        """Create or update the account keyed by the canonical customer id (idempotent).
+
+        Raises:
+            DataError: the CRM refused the content, or several accounts hold the id.
+        """
         ...
 
     def find_account(self, customer_id: str) -> ExternalRef | None:
-        """The account for a canonical customer id, if it exists."""
+        """The account for a canonical customer id, if it exists.
+
+        Raises:
+            DataError: more than one account holds the id (names them); a human merges them.
+        """
+        ...
+
+    def list_accounts(self, *, cursor: str | None, limit: int) -> Page[ExternalRef]:
+        """Every account keyed by a canonical customer id, for reconciliation.
+
+        ``limit`` is a hint: a system may page in larger fixed batches. Pages until
+        ``next_cursor`` is None; a cursor is opaque and may expire (then start again).
+        """
         ...
 
     def fetch_opportunity(self, ref: ExternalRef) -> WonOpportunity:

@@ -1,0 +1,23 @@
+"""Every registered adapter passes the shipped conformance suite against its simulator.
+
+Register an adapter by adding its harness class (with a ``role`` attribute) to HARNESSES.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from contractsync.testing import conformance
+from tests.adapters.salesforce.harness import SalesforceHarness
+
+HARNESSES: dict[str, Callable[[], Any]] = {
+    "salesforce": SalesforceHarness,
+}
+
+
+@pytest.mark.parametrize("case", conformance.cases(HARNESSES), ids=str)
+def test_adapter_conforms(case: conformance.Case) -> None:
+    case.run()
