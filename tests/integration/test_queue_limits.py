@@ -25,20 +25,21 @@ def postgres_url() -> Iterator[str]:
 def test_two_workers_sharing_a_queue_never_have_more_than_five_calls_in_flight(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    workers = Workers(tmp_path, postgres_url, concurrency=5)
-    workers.start("w1", "w2")
     with (
+        Workers(tmp_path, postgres_url, concurrency=5) as workers,
         RecorderServer(EffectRecorder(latency_seconds=0.25)) as recorder,
         EngineClient(workers.settings) as client,
     ):
+        workers.start("w1", "w2")
         run_ids = [
             client.enqueue(QUEUE, ONE_EFFECT, f"job-{n}", f"job-{n}", recorder.url)
             for n in range(60)
         ]
         runs = client.wait_until_finished(run_ids, timeout_seconds=120)
         stats = recorder.recorder.stats()
+        exit_codes = workers.stop_all()
 
-    assert workers.stop_all() == [0, 0]
+    assert exit_codes == [0, 0]
     assert {run.status for run in runs} == {RunStatus.SUCCESS}
     assert len(stats["effects"]) == 60
     print(f"\nmax in flight at the recorder: {stats['max_in_flight']}")

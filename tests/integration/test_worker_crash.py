@@ -42,6 +42,12 @@ POSTGRES = os.environ.get(
 )
 CONTRACTSYNC = str(Path(sys.executable).with_name("contractsync"))
 QUEUE = "recorder"
+# Runs the worker with "die when the test process dies" set, so a test run cut short (a CI
+# timeout killing pytest) leaves no worker behind; the setting survives the exec.
+_DIE_WITH_PARENT = (
+    "import ctypes, os, signal, sys; ctypes.CDLL(None).prctl(1, signal.SIGKILL); "
+    "sys.exit(1) if os.getppid() == 1 else os.execv(sys.argv[1], sys.argv[1:])"
+)
 
 
 def _admin() -> psycopg.Connection[tuple[object, ...]]:
@@ -72,7 +78,10 @@ def postgres_database_url() -> Iterator[str]:
 
 
 class Workers:
-    """Start, kill and stop ``contractsync worker`` processes sharing one config file."""
+    """Start, kill and stop ``contractsync worker`` processes sharing one config file.
+
+    Use as a context manager: whatever still runs at the end is killed, even on a failure.
+    """
 
     def __init__(self, folder: Path, database_url: str, *, concurrency: int) -> None:
         upgrade(database_url)
@@ -89,7 +98,17 @@ class Workers:
         self.config.write_text(yaml.safe_dump(document), encoding="utf-8")
         self.settings: Settings = load_settings(self.config)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._spawned: list[subprocess.Popen[bytes]] = []
         self._logs = 0
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for process in self._spawned:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
 
     def start(self, *executor_ids: str) -> None:
         """Start workers (side by side) and wait until each says it is ready."""
@@ -110,6 +129,9 @@ class Workers:
         self._logs += 1
         log = self.folder / f"{executor_id}-{self._logs}.log"
         command = [
+            sys.executable,
+            "-c",
+            _DIE_WITH_PARENT,
             CONTRACTSYNC,
             "worker",
             "--executor-id",
@@ -120,6 +142,7 @@ class Workers:
         command += ["--poll-seconds", "0.1", "--grace-seconds", "2"]
         with log.open("wb") as sink:
             process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+        self._spawned.append(process)
         return process, log
 
     def kill(self, executor_id: str) -> None:
@@ -184,9 +207,11 @@ def _assert_every_effect_once(stats: dict[str, Any], run_ids: list[str]) -> None
 def test_a_worker_killed_ten_times_and_then_for_good_loses_no_run_and_repeats_no_effect(
     tmp_path: Path, postgres_database_url: str, recorder: RecorderServer
 ) -> None:
-    workers = Workers(tmp_path, postgres_database_url, concurrency=4)
-    workers.start("w1")
-    with EngineClient(workers.settings) as client:
+    with (
+        Workers(tmp_path, postgres_database_url, concurrency=4) as workers,
+        EngineClient(workers.settings) as client,
+    ):
+        workers.start("w1")
         run_ids = _enqueue(client, 60, recorder.url)
         killed_inside = []
         for kill in range(1, 11):
@@ -200,8 +225,9 @@ def test_a_worker_killed_ten_times_and_then_for_good_loses_no_run_and_repeats_no
         client.wait_until_finished(orphans, timeout_seconds=60)
         recovered_after = time.monotonic() - killed_at
         runs = client.wait_until_finished(run_ids, timeout_seconds=120)
+        exit_codes = workers.stop_all()
 
-    assert workers.stop_all() == [0]
+    assert exit_codes == [0], "a SIGTERM stops a worker cleanly"
     assert all(killed_inside), "every kill hit a worker in the middle of a run"
     assert {run.status for run in runs} == {RunStatus.SUCCESS}
     by_id = {run.workflow_id: run for run in runs}
@@ -220,17 +246,20 @@ def test_a_sqlite_worker_killed_and_restarted_loses_no_run_and_repeats_no_effect
 ) -> None:
     # SQLite has one writer, hence one worker; three kills keep the suite short (each restart
     # pays the interpreter's imports), the ten-kill run above covers the engine the same way.
-    workers = Workers(tmp_path, f"sqlite:///{tmp_path / 'hub.sqlite'}", concurrency=4)
-    workers.start("solo")
-    with EngineClient(workers.settings) as client:
+    with (
+        Workers(tmp_path, f"sqlite:///{tmp_path / 'hub.sqlite'}", concurrency=4) as workers,
+        EngineClient(workers.settings) as client,
+    ):
+        workers.start("solo")
         run_ids = _enqueue(client, 30, recorder.url)
         killed_inside = []
         for _ in range(3):
             killed_inside.append(_kill_mid_workflow(workers, client, "solo"))
             workers.start("solo")
         runs = client.wait_until_finished(run_ids, timeout_seconds=120)
+        exit_codes = workers.stop_all()
 
-    assert workers.stop_all() == [0]
+    assert exit_codes == [0]
     assert all(killed_inside)
     assert {run.status for run in runs} == {RunStatus.SUCCESS}
     _assert_every_effect_once(recorder.recorder.stats(), run_ids)
