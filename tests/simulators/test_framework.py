@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+
 import httpx
 import pytest
 from typer.testing import CliRunner
 
 from contractsync.entrypoints.cli import app
 from contractsync.errors import ConfigError
-from contractsync.simulators import FaultInjector, FaultPlan, build_simulator
+from contractsync.simulators import (
+    AsyncSimulatorTransport,
+    FaultInjector,
+    FaultPlan,
+    build_simulator,
+)
 from contractsync.simulators.faults import drift
 from contractsync.simulators.salesforce import SalesforceSimulator
 from contractsync.simulators.server import running
@@ -136,3 +147,63 @@ def test_the_sim_command_needs_exactly_one_of_vendor_or_all() -> None:
     result = runner.invoke(app, ["sim", "--vendor", "nope"])
     assert result.exit_code != 0
     assert "no simulator" in result.output
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_contractsync_sim_serves_the_vendor_and_its_operator_api_until_stopped() -> None:
+    port = free_port()
+    command = [sys.executable, "-c", "from contractsync.entrypoints.cli import main; main()"]
+    process = subprocess.Popen(
+        [
+            *command,
+            "sim",
+            "--vendor",
+            "salesforce",
+            "--port",
+            str(port),
+            "--faults",
+            '{"latency_ms": 1}',
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                described = httpx.get(f"http://127.0.0.1:{port}/_sim", timeout=1).json()
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stdout and process.stdout.read()
+                assert time.monotonic() < deadline, "the simulator did not start"
+                time.sleep(0.2)
+        assert described["vendor"] == "salesforce"
+        assert described["faults"]["latency_ms"] == 1
+        token = httpx.post(f"http://127.0.0.1:{port}/services/oauth2/token", data=TOKEN_FORM)
+        assert token.json()["instance_url"] == f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_the_async_transport_mounts_a_simulator_for_async_clients() -> None:
+    sim = SalesforceSimulator()
+
+    async def exchange() -> tuple[int, type[Exception]]:
+        async with httpx.AsyncClient(
+            transport=AsyncSimulatorTransport(sim.app), base_url="https://sf.test"
+        ) as client:
+            token = await client.post("/services/oauth2/token", data=TOKEN_FORM)
+            sim.injector.force("lost_response")
+            try:
+                await client.post("/services/data/v62.0/sobjects/Account/", json={"Name": "A"})
+            except httpx.RemoteProtocolError as exc:
+                return token.status_code, type(exc)
+            raise AssertionError("the lost response was not simulated")
+
+    assert asyncio.run(exchange()) == (200, httpx.RemoteProtocolError)

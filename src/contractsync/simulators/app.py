@@ -32,6 +32,7 @@ from contractsync.simulators.faults import (
     FaultResponses,
 )
 from contractsync.simulators.middleware import FaultMiddleware
+from contractsync.simulators.operator import operator_router
 from contractsync.simulators.transport import SimulatorTransport
 from contractsync.simulators.webhooks_out import OutboundWebhooks, Signer
 
@@ -118,8 +119,6 @@ class Simulator(ABC):
     @cached_property
     def app(self) -> ASGIApp:
         """The ASGI app: operator API, then the vendor routes behind the fault middleware."""
-        from contractsync.simulators.operator import operator_router
-
         api = FastAPI(
             title=self.title or f"{self.vendor} simulator",
             description="A contractsync simulator; operator API under /_sim.",

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from contractsync.simulators.faults import OPERATOR_PREFIX, FaultKind, FaultPlan
 
@@ -142,8 +143,6 @@ def operator_router(sim: Simulator) -> APIRouter:
     @router.post("/webhooks/flush")
     async def flush(body: FlushBody) -> dict[str, Any]:
         # Deliveries make blocking HTTP calls; keep them off the event loop.
-        from starlette.concurrency import run_in_threadpool
-
         records = await run_in_threadpool(sim.webhooks.flush, force=body.force)
         return {
             "attempts": len(records),

@@ -11,6 +11,8 @@ from contractsync.simulators.app import Simulator
 SIMULATORS: dict[str, str] = {
     # vendor name -> "module:class"; add a vendor with one line here.
     "salesforce": "contractsync.simulators.salesforce:SalesforceSimulator",
+    "ironclad": "contractsync.simulators.ironclad:IroncladSimulator",
+    "docusign": "contractsync.simulators.docusign:DocuSignSimulator",
 }
 """Every shipped simulator, by the name ``contractsync sim --vendor`` takes."""
 
