@@ -10,11 +10,13 @@ import pytest
 
 from contractsync.adapters.tryton.client import TrytonClient
 from contractsync.adapters.tryton.config import TrytonSettings
+from contractsync.adapters.tryton.gateway import TrytonFinancialSystem
 from contractsync.adapters.tryton.projects import TrytonProjects
 from contractsync.adapters.tryton.provisioning import ProvisionedDatabase, provision
 from contractsync.adapters.tryton.records import TrytonRecords
 from contractsync.adapters.tryton.server import TrytonServer
 from contractsync.adapters.tryton.site import TrytonSite
+from tests.adapters.tryton.samples import gateway_settings
 
 
 @pytest.fixture(scope="session")
@@ -59,3 +61,8 @@ def projects(client: TrytonClient) -> TrytonProjects:
 def tag() -> str:
     """A unique suffix, so tests sharing the session database never see each other's codes."""
     return uuid.uuid4().hex[:8].upper()
+
+
+@pytest.fixture
+def gateway(client: TrytonClient, settings: TrytonSettings) -> TrytonFinancialSystem:
+    return TrytonFinancialSystem(client, gateway_settings(settings), sleep=lambda _s: None)

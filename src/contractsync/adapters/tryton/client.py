@@ -32,6 +32,12 @@ _READ_METHODS = frozenset(
     }
 )
 
+
+def is_write_method(method: str) -> bool:
+    """Return True when the JSON-RPC ``method`` may change data (its lost reply is ambiguous)."""
+    return method.rsplit(".", 1)[-1] not in _READ_METHODS
+
+
 Domain = Sequence[Any]
 """A Tryton search domain, e.g. ``[("code", "=", "C-1")]``."""
 
@@ -130,7 +136,7 @@ class TrytonClient:
         if self._auth is None:
             self.login()
         path = f"/{self.settings.database}/rpc/"
-        write = method.rsplit(".", 1)[-1] not in _READ_METHODS
+        write = is_write_method(method)
         try:
             return self._post(path, method, list(params), write=write)
         except ConfigError as exc:
@@ -156,8 +162,13 @@ class TrytonClient:
         user_id, session = int(result[0]), str(result[1])
         token = base64.b64encode(f"{s.user}:{user_id}:{session}".encode()).decode()
         self._auth = f"Session {token}"
+        try:
+            prefs = self._post(path, "model.res.user.get_preferences", [True, {}], write=False)
+        except BaseException:
+            # A session without the user's context would call without a company: log in anew.
+            self._auth = None
+            raise
         self._user_id = user_id
-        prefs = self._post(path, "model.res.user.get_preferences", [True, {}], write=False)
         context = {k: v for k, v in prefs.items() if k in {"language", "company", "companies"}}
         if s.company_id is not None:
             if s.company_id not in (prefs.get("companies") or []):

@@ -1,8 +1,10 @@
-"""Typed settings for reaching one Tryton database over JSON-RPC."""
+"""Typed settings for reaching one Tryton database over JSON-RPC and for the hub's gateway."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
+
+from contractsync.adapters.http import RetryPolicy
 
 
 class TrytonSettings(BaseModel):
@@ -40,6 +42,34 @@ class TrytonSettings(BaseModel):
     connect_timeout_seconds: float = Field(
         default=5.0, gt=0, title="Connect timeout", description="Seconds to wait for a connection."
     )
+
+    system: str = Field(
+        default="tryton",
+        pattern=r"^[a-z][a-z0-9_-]*$",
+        title="System name",
+        description="Name of this ERP in the hub's external refs (tryton:party:42).",
+    )
+    retry_attempts: int = Field(
+        default=5, ge=1, title="Attempts", description="Calls in total on transient errors."
+    )
+    retry_base_seconds: float = Field(
+        default=0.5, gt=0, title="Retry base", description="Ceiling of the first retry's delay."
+    )
+    retry_cap_seconds: float = Field(
+        default=30.0, gt=0, title="Retry cap", description="Largest ceiling of any retry delay."
+    )
+    billing_product_code: str = Field(
+        default="contractsync-billing",
+        min_length=1,
+        title="Billing product",
+        description="Code of the service product period invoices (T&M, retainers) are billed with.",
+    )
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The backoff the gateway applies to transient Tryton errors."""
+        cap = max(self.retry_cap_seconds, self.retry_base_seconds)
+        return RetryPolicy(self.retry_attempts, self.retry_base_seconds, cap)
 
     @property
     def base_url(self) -> str:
