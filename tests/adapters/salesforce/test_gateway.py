@@ -241,3 +241,14 @@ def test_schema_drift_renaming_a_field_is_a_data_error_naming_it(
     assert caught.value.detail["fields"] == ["Name"]
     sim.injector.update({"drift_renamed_fields": {}})
     assert directory.fetch_customer(ref).legal_name == "c1 GmbH"
+
+
+def test_a_token_refresh_resends_the_request_with_its_headers(
+    sim: SalesforceSimulator, directory: SalesforceCustomerDirectory
+) -> None:
+    sim.org.min_batch_size = 1
+    for n in range(3):
+        directory.upsert_account(customer(f"c{n}"))
+    sim.org.expire_tokens()
+    page = directory.list_accounts(cursor=None, limit=2)
+    assert (len(page.items), page.next_cursor is not None) == (2, True)

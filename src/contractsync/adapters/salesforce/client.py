@@ -88,9 +88,11 @@ class SalesforceClient:
     def _send(self, method: str, url: str, *, is_write: bool, **kwargs: Any) -> httpx.Response:
         if self._token is None:
             self.authenticate()
-        headers = {"Authorization": f"Bearer {self._token}", **kwargs.pop("headers", {})}
+        # Copied, not popped: after a token refresh the same kwargs are sent again.
+        extra = {k: v for k, v in kwargs.items() if k != "headers"}
+        headers = {"Authorization": f"Bearer {self._token}", **kwargs.get("headers", {})}
         with map_transport_errors(self.system, is_write=is_write):
-            response = self._http.request(method, url, headers=headers, **kwargs)
+            response = self._http.request(method, url, headers=headers, **extra)
         usage = _USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
         if usage:
             self.api_usage = (int(usage.group(1)), int(usage.group(2)))
