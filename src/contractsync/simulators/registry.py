@@ -11,6 +11,7 @@ from contractsync.simulators.app import Simulator
 SIMULATORS: dict[str, str] = {
     # vendor name -> "module:class"; add a vendor with one line here.
     "salesforce": "contractsync.simulators.salesforce:SalesforceSimulator",
+    "netsuite": "contractsync.simulators.netsuite:NetSuiteSimulator",
     "ironclad": "contractsync.simulators.ironclad:IroncladSimulator",
     "docusign": "contractsync.simulators.docusign:DocuSignSimulator",
 }
