@@ -1,5 +1,6 @@
 """TrytonFinancialSystem against a real trytond on loopback: idempotent writes, invoices, snapshots."""
 
+import time
 from datetime import date
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ from pydantic import SecretStr
 from contractsync.adapters.tryton.client import TrytonClient
 from contractsync.adapters.tryton.config import TrytonSettings
 from contractsync.adapters.tryton.gateway import TrytonFinancialSystem
+from contractsync.adapters.tryton.server import free_port
 from contractsync.domain.contract_line import FixedFee
 from contractsync.domain.milestone import BillingMilestone
 from contractsync.errors import ConflictError, DataError
@@ -50,6 +52,20 @@ def test_check_reports_a_wrong_password_instead_of_raising(settings: TrytonSetti
         health = TrytonFinancialSystem(client, wrong, sleep=lambda _s: None).check()
     assert not health.ok
     assert "wrong user or password" in health.detail
+
+
+def test_check_reports_an_unreachable_server_at_once_instead_of_raising(
+    settings: TrytonSettings,
+) -> None:
+    nowhere = gateway_settings(settings).model_copy(
+        update={"url": f"http://127.0.0.1:{free_port()}", "retry_base_seconds": 5.0}
+    )
+    with TrytonClient(nowhere) as client:
+        started = time.perf_counter()
+        health = TrytonFinancialSystem(client, nowhere).check()
+    assert not health.ok
+    assert "could not be reached" in health.detail
+    assert time.perf_counter() - started < 5
 
 
 # -- customers -------------------------------------------------------------------------
@@ -185,6 +201,21 @@ def test_an_amended_contract_reprices_open_milestones_and_adds_new_ones_but_not_
         "contractsync:task:M2": Decimal("14000"),
         "contractsync:task:M3": Decimal("2500"),
     }
+
+
+def test_a_task_copied_by_hand_in_tryton_is_reported_not_guessed_between(
+    gateway: TrytonFinancialSystem, client: TrytonClient, tag: str
+) -> None:
+    project_id = pushed(gateway, tag)
+    task = client.search(
+        "project.work", [("parent", "=", project_id), ("comment", "=", "contractsync:task:M2")]
+    )
+    client.execute("project.work", "copy", task)  # Tryton's copy keeps the comment
+    with pytest.raises(DataError) as caught:
+        gateway.upsert_project(Samples.project(tag), Samples.contract(tag))
+    assert caught.value.code == "tryton.duplicate_key"
+    with pytest.raises(DataError):
+        gateway.create_invoice(f"K-{tag}", invoice_key="M2", amount=E("15000"))
 
 
 # -- invoices --------------------------------------------------------------------------

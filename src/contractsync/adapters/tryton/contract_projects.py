@@ -9,6 +9,7 @@ from typing import Any
 from contractsync.adapters.tryton.client import TrytonClient
 from contractsync.adapters.tryton.mapping import (
     CONTRACT_ATTACHMENT,
+    KEY_PREFIX,
     contract_document,
     contract_from_document,
     contract_works,
@@ -153,7 +154,7 @@ class ContractProjects:
             found = project.id
             if name is None:
                 spec = replace(spec, name=project.name)
-            rows = {w.key: w for w in [project, *self.works(project.id)] if w.key}
+            rows = self._keyed([project, *self.works(project.id)])
             self._update(
                 spec, rows, parent=None, company=company.id, party=party, products=products
             )
@@ -161,6 +162,20 @@ class ContractProjects:
                 self._write(project, {"party": party}, lambda row: row.party_id == party)
         self._store_basis(found, contract)
         return found
+
+    @staticmethod
+    def _keyed(works: list[WorkRow]) -> dict[str, WorkRow]:
+        # Tryton's "copy" keeps the comment, so a copied task carries the hub's key too.
+        keyed = [w for w in works if w.key.startswith(KEY_PREFIX)]
+        rows = {w.key: w for w in keyed}
+        if len(rows) != len(keyed):
+            raise DataError(
+                "Two Tryton works of one project carry the same contractsync key.",
+                code="tryton.duplicate_key",
+                remediation="Clear the comment of the copy in Tryton, then retry.",
+                detail={"ids": [w.id for w in keyed]},
+            )
+        return rows
 
     def ensure_products(self, works: Iterable[WorkSpec | ProductSpec]) -> dict[str, int]:
         """Return the ids of the products of ``works`` by code, creating missing ones.

@@ -245,10 +245,13 @@ class TrytonFinancialSystem:
         )
 
     def check(self) -> SystemHealth:
-        """Report the server version, the database and the company; never raises."""
+        """Report the server version, the database and the company; never raises.
+
+        One attempt, no retries: a health check reports what it sees now.
+        """
         started = time.perf_counter()
         try:
-            found = self.calls.read(self.client.check)
+            found = self.client.check()
         except ContractSyncError as error:
             return SystemHealth(system=self.system, ok=False, detail=error.message)
         return SystemHealth(

@@ -32,6 +32,9 @@ SERVICES_CATEGORY = "Contractsync services"
 CONTRACT_ATTACHMENT = "contractsync-contract.json"
 """Name of the attachment on a contract's project holding the contract the hub last pushed."""
 
+KEY_PREFIX = "contractsync:"
+"""Start of every marker the hub keeps in a Tryton text field."""
+
 Task = tuple[str, str, Decimal]
 """One project task as (code, name, fixed amount): a billing milestone in Tryton terms."""
 
@@ -127,7 +130,7 @@ def record_key(kind: str, code: str) -> str:
     Tryton has no external-id field on projects, tasks, timesheet lines or invoices, so the
     hub's code is kept in a text field in this exact form (see ADR 0002).
     """
-    return f"contractsync:{kind}:{code}"
+    return f"{KEY_PREFIX}{kind}:{code}"
 
 
 def invoice_reference(contract_id: str, invoice_key: str) -> str:
