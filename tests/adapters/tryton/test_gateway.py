@@ -146,6 +146,20 @@ def test_upsert_project_twice_creates_one_project_with_a_task_per_milestone_and_
     assert by_key["contractsync:role:L2/Architect"]["list_price"] == Decimal("180")
 
 
+def test_upsert_project_renames_the_project_and_moves_it_to_another_customer_in_one_write(
+    gateway: TrytonFinancialSystem, client: TrytonClient, tag: str
+) -> None:
+    project_id = pushed(gateway, tag)
+    other = Samples.customer(f"{tag}-B")
+    gateway.upsert_customer(other, legal_entity=Samples.entity)
+    moved = Samples.contract(tag).model_copy(update={"customer_id": other.id})
+    renamed = Samples.project(tag).model_copy(update={"name": "Delivery, phase 2"})
+    assert int(gateway.upsert_project(renamed, moved).id) == project_id
+    row = client.read("project.work", [project_id], ["name", "party.code"])[0]
+    assert (row["name"], row["party."]["code"]) == ("Delivery, phase 2", other.id)
+    assert gateway.snapshot(f"K-{tag}").contract.customer_id == other.id
+
+
 def test_upsert_project_before_the_customer_is_a_data_error(
     gateway: TrytonFinancialSystem, client: TrytonClient, tag: str
 ) -> None:

@@ -158,8 +158,6 @@ class ContractProjects:
             self._update(
                 spec, rows, parent=None, company=company.id, party=party, products=products
             )
-            if project.party_id != party:
-                self._write(project, {"party": party}, lambda row: row.party_id == party)
         self._store_basis(found, contract)
         return found
 
@@ -221,9 +219,15 @@ class ContractProjects:
                 lambda: self._child_id(parent, spec.key),
             )
             return  # its children were created with it
-        changes = work_changes(spec, row)
+        # Only the project names the customer; a task's party is what it was created with.
+        moved = parent is None and row.party_id != party
+        changes = {**work_changes(spec, row), **({"party": party} if moved else {})}
         if changes:
-            self._write(row, changes, lambda fresh: not work_changes(spec, fresh))
+
+            def is_done(fresh: WorkRow) -> bool:
+                return not work_changes(spec, fresh) and (not moved or fresh.party_id == party)
+
+            self._write(row, changes, is_done)
         for child in spec.children:
             self._update(
                 child, rows, parent=row.id, company=company, party=party, products=products
