@@ -15,10 +15,12 @@ from contractsync.domain.customer import Customer
 from contractsync.domain.identity import ExternalRef
 from contractsync.errors import ContractSyncError
 from contractsync.testing import conformance
+from tests.adapters.ironclad.harness import IroncladHarness
 from tests.adapters.salesforce.harness import SalesforceHarness
 
 HARNESSES: dict[str, Callable[[], Any]] = {
     "salesforce": SalesforceHarness,
+    "ironclad": IroncladHarness,
 }
 
 

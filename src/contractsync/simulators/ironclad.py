@@ -34,9 +34,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import APIRouter, Request, Response
 
 from contractsync.adapters.signatures.ironclad import sign
+from contractsync.simulators import ironclad_workflows as workflows
 from contractsync.simulators.app import Scenario, Simulator
 from contractsync.simulators.faults import FaultResponses
-from contractsync.simulators.ironclad_attributes import schema_of
 from contractsync.simulators.ironclad_company import (
     DEFAULT_APPROVERS,
     DEFAULT_RATE_LIMITS,
@@ -59,17 +59,6 @@ Handler = Callable[[str], Awaitable[Any]]
 def answer(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
     """A JSON response."""
     return Response(json.dumps(body), status, dict(headers or {}), media_type="application/json")
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise IroncladFault(
-            400, "INVALID_PARAM", f"{name} must be an integer from {low} to {high}", name
-        )
-    return int(raw)
 
 
 class IroncladSimulator(Simulator):
@@ -225,84 +214,6 @@ class IroncladSimulator(Simulator):
             return result
         return answer(200, result)
 
-    async def _launch(self, request: Request, user: str) -> dict[str, Any]:
-        try:
-            body = json.loads(await request.body() or b"null")
-        except ValueError:
-            raise IroncladFault(400, "INVALID_PARAM", "The body is not JSON", "body") from None
-        if not isinstance(body, dict) or not body.get("template"):
-            raise IroncladFault(400, "MISSING_PARAM", "template is required", "template")
-        if body["template"] != self.company.template_id:
-            raise IroncladFault(400, "INVALID_PARAM", "template not found", "template")
-        attributes = body.get("attributes")
-        if not isinstance(attributes, dict) or not attributes.get("counterpartyName"):
-            raise IroncladFault(
-                400, "MISSING_PARAM", "counterpartyName is required", "attributes.counterpartyName"
-            )
-        title = str(
-            attributes.get("contractTitle") or f"Contract with {attributes['counterpartyName']}"
-        )
-        workflow = self.company.launch(
-            title=title, attributes=attributes, schema=schema_of(attributes), creator=user
-        )
-        self.emit("workflow_launched", workflow)
-        return workflow.to_json()
-
-    def _list(self, request: Request) -> dict[str, Any]:
-        page = _int_param(request, "page", 0, 0, 1_000_000)
-        size = _int_param(request, "pageSize", 20, 1, 100)
-        statuses = [s for s in request.query_params.get("status", "active").split(",") if s]
-        unknown = [s for s in statuses if s not in STATUSES]
-        if unknown:
-            raise IroncladFault(400, "INVALID_PARAM", f"unknown status {unknown[0]}", "status")
-        found = self.company.listing(statuses, request.query_params.get("template"))
-        chunk = found[page * size : (page + 1) * size]
-        return {
-            "page": page,
-            "pageSize": size,
-            "count": len(found),
-            "list": [w.to_json() for w in chunk],
-        }
-
-    def _approvals(self, key: str) -> dict[str, Any]:
-        workflow = self.company.workflow(key)
-        groups, earlier_done = [], True
-        for order, approval in enumerate(workflow.approvals, start=1):
-            state = "approved" if approval.status == "approved" else "pending"
-            if state == "pending" and earlier_done and workflow.step == "Review":
-                state = "active"
-            earlier_done = earlier_done and approval.status == "approved"
-            reviewer = {
-                "role": approval.role,
-                "displayName": approval.display_name,
-                "reviewerType": "role",
-                "status": approval.status,
-            }
-            groups.append({"reviewers": [reviewer], "status": state, "order": order})
-        roles = [
-            {"id": a.role, "displayName": a.display_name, "assignees": []}
-            for a in workflow.approvals
-        ]
-        return {
-            "workflowId": workflow.id,
-            "title": workflow.title,
-            "approvalGroups": groups,
-            "roles": roles,
-        }
-
-    async def _patch_approval(self, request: Request, key: str, role: str, user: str) -> bool:
-        try:
-            body = json.loads(await request.body() or b"null")
-        except ValueError:
-            body = None
-        status = body.get("status") if isinstance(body, dict) else None
-        if status not in ("approved", "pending"):
-            raise IroncladFault(
-                400, "INVALID_PARAM", "status must be approved or pending", "status"
-            )
-        self.approve(key, role, status=str(status), user=user)
-        return True
-
     def approve(self, key: str, role: str, *, status: str, user: str) -> Workflow:
         """Set one approval and emit ``workflow_approval_status_changed``."""
         workflow = self.company.approve(key, role, status=status, user=user)
@@ -329,11 +240,13 @@ class IroncladSimulator(Simulator):
 
         @router.post(f"{API}/workflows")
         async def launch(request: Request) -> Response:
-            return await self._serve(request, write, lambda user: self._launch(request, user))
+            return await self._serve(
+                request, write, lambda user: workflows.launch(self, request, user)
+            )
 
         @router.get(f"{API}/workflows")
         async def listing(request: Request) -> Response:
-            return await self._serve(request, read, _sync(lambda: self._list(request)))
+            return await self._serve(request, read, _sync(lambda: workflows.listing(self, request)))
 
         @router.get(f"{API}/workflows/{{key}}")
         async def one(request: Request, key: str) -> Response:
@@ -342,12 +255,14 @@ class IroncladSimulator(Simulator):
 
         @router.get(f"{API}/workflows/{{key}}/approvals")
         async def approvals(request: Request, key: str) -> Response:
-            return await self._serve(request, read, _sync(lambda: self._approvals(key)))
+            return await self._serve(request, read, _sync(lambda: workflows.approvals(self, key)))
 
         @router.patch(f"{API}/workflows/{{key}}/approvals/{{role}}")
         async def patch_approval(request: Request, key: str, role: str) -> Response:
             return await self._serve(
-                request, write, lambda user: self._patch_approval(request, key, role, user)
+                request,
+                write,
+                lambda user: workflows.patch_approval(self, request, key, role, user),
             )
 
         self.hooks.add_routes(router, API, self._serve, self.verification_key)
