@@ -167,7 +167,12 @@ def test_the_sweep_dispatches_only_messages_left_received_past_the_grace_period(
     lost = _accept(store, clock, _parsed("lost"))
     dispatched = _accept(store, clock, _parsed("done"))
     with _uow(store, clock) as uow:
-        uow.inbox.mark(dispatched.message_id, InboxStatus.DISPATCHED, workflow_id="w")
+        uow.inbox.mark(
+            dispatched.message_id,
+            InboxStatus.DISPATCHED,
+            only_from={InboxStatus.RECEIVED},
+            workflow_id="w",
+        )
         uow.commit()
     _accept(store, clock, _parsed("quarantined", missing_fields=("type",)))
     clock.advance(timedelta(minutes=1))
@@ -213,7 +218,9 @@ def test_purge_keeps_at_least_fourteen_days_of_event_ids_whatever_it_is_asked(st
     recent = _accept(store, clock, _parsed("recent"))
     with _uow(store, clock) as uow:
         for acceptance in (old, recent):
-            uow.inbox.mark(acceptance.message_id, InboxStatus.PROCESSED)
+            uow.inbox.mark(
+                acceptance.message_id, InboxStatus.PROCESSED, only_from={InboxStatus.RECEIVED}
+            )
         uow.commit()
     clock.advance(timedelta(days=4, minutes=1))  # old is 14 days + 1 min, recent 4 days
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol, Self
@@ -160,14 +160,41 @@ class Inbox(Protocol):
         message_id: str,
         status: InboxStatus,
         *,
+        only_from: Collection[InboxStatus],
         workflow_id: str | None = None,
         error: dict[str, Any] | None = None,
-    ) -> None:
-        """Move a message to ``status``."""
+    ) -> bool:
+        """Move a message to ``status`` if it is in one of the ``only_from`` statuses.
+
+        The check and the move are one conditional update, so two writers racing on a
+        message (the ingress marking it DISPATCHED, its workflow marking it PROCESSED) can
+        never move it backwards. A given ``workflow_id`` or ``error`` is recorded with the
+        move; ``None`` leaves the stored value as it is. For a PROCESSED message ``error``
+        may carry a note of how it was processed (``{"reason": "no handler"}``).
+
+        Returns:
+            True if the message moved; False if it does not exist or was in another status.
+        """
         ...
 
     def waiting(self, *, received_before: datetime, limit: int) -> Sequence[InboxMessage]:
         """Messages still RECEIVED (workflow not started) that arrived before the given time."""
+        ...
+
+    def matching(
+        self,
+        *,
+        source: str | None = None,
+        statuses: Collection[InboxStatus] = (),
+        received_from: datetime | None = None,
+        received_until: datetime | None = None,
+        limit: int = 1000,
+    ) -> Sequence[InboxMessage]:
+        """Messages matching every given filter, oldest first (received_at, then id).
+
+        ``received_from`` is inclusive and ``received_until`` exclusive; an empty
+        ``statuses`` means any status. Used to select messages for a bulk replay.
+        """
         ...
 
     def purge(self, *, received_before: datetime) -> int:

@@ -234,11 +234,15 @@ def mark_dispatched(uow: UnitOfWork, dispatcher: WorkflowDispatcher, message: In
     """
     workflow_id = dispatcher.dispatch(message)
     with uow:
-        current = uow.inbox.get(message.id)
-        # The workflow may already have moved the message on; never move it back.
-        if current is not None and current.status is InboxStatus.RECEIVED:
-            uow.inbox.mark(message.id, InboxStatus.DISPATCHED, workflow_id=workflow_id)
-            uow.commit()
+        # The workflow may already have moved the message on: the conditional move makes
+        # this a no-op then, never a step backwards.
+        uow.inbox.mark(
+            message.id,
+            InboxStatus.DISPATCHED,
+            only_from={InboxStatus.RECEIVED},
+            workflow_id=workflow_id,
+        )
+        uow.commit()
     return workflow_id
 
 

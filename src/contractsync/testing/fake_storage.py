@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -103,19 +103,21 @@ class FakeInbox(_Repository):
         message_id: str,
         status: InboxStatus,
         *,
+        only_from: Collection[InboxStatus],
         workflow_id: str | None = None,
         error: dict[str, Any] | None = None,
-    ) -> None:
-        """Move a message to ``status``."""
+    ) -> bool:
+        """Move a message to ``status`` if it is in one of ``only_from``; True if it moved."""
         message = self._state.inbox.get(message_id)
-        if message is None:
-            return
+        if message is None or message.status not in only_from:
+            return False
         update: dict[str, Any] = {"status": status}
         if workflow_id is not None:
             update["workflow_id"] = workflow_id
         if error is not None:
             update["error"] = error
         self._state.inbox[message_id] = message.model_copy(update=update)
+        return True
 
     def waiting(self, *, received_before: datetime, limit: int) -> Sequence[InboxMessage]:
         """RECEIVED messages that arrived before ``received_before``, oldest first."""
@@ -123,6 +125,26 @@ class FakeInbox(_Repository):
             m
             for m in self._state.inbox.values()
             if m.status is InboxStatus.RECEIVED and m.received_at < received_before
+        ]
+        return sorted(found, key=lambda m: (m.received_at, m.id))[:limit]
+
+    def matching(
+        self,
+        *,
+        source: str | None = None,
+        statuses: Collection[InboxStatus] = (),
+        received_from: datetime | None = None,
+        received_until: datetime | None = None,
+        limit: int = 1000,
+    ) -> Sequence[InboxMessage]:
+        """Messages matching every given filter, oldest first."""
+        found = [
+            m
+            for m in self._state.inbox.values()
+            if (source is None or m.source == source)
+            and (not statuses or m.status in statuses)
+            and (received_from is None or m.received_at >= received_from)
+            and (received_until is None or m.received_at < received_until)
         ]
         return sorted(found, key=lambda m: (m.received_at, m.id))[:limit]
 

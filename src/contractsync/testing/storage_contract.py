@@ -139,13 +139,20 @@ class StorageContract:
         with storage.new_unit() as uow:
             for each in (old, new, done):
                 uow.inbox.add(each)
-            uow.inbox.mark(done.id, InboxStatus.PROCESSED, workflow_id="wf-done")
+            assert uow.inbox.mark(
+                done.id, InboxStatus.PROCESSED, only_from={InboxStatus.RECEIVED}, workflow_id="wf"
+            )
             uow.commit()
         with storage.new_unit() as uow:
             cut = T0 + timedelta(minutes=1)
             assert [m.id for m in uow.inbox.waiting(received_before=cut, limit=10)] == [old.id]
             assert uow.inbox.purge(received_before=T0 - timedelta(days=14)) == 1
-            uow.inbox.mark(old.id, InboxStatus.FAILED, error={"code": "data.invalid"})
+            uow.inbox.mark(
+                old.id,
+                InboxStatus.FAILED,
+                only_from={InboxStatus.RECEIVED},
+                error={"code": "data.invalid"},
+            )
             uow.commit()
         with storage.new_unit() as uow:
             assert uow.inbox.get(done.id) is None
@@ -153,6 +160,87 @@ class StorageContract:
             assert failed is not None
             assert failed.status is InboxStatus.FAILED
             assert failed.error == {"code": "data.invalid"}
+
+    def test_an_inbox_mark_moves_only_from_the_given_statuses_and_never_backwards(
+        self, storage: StorageUnderTest
+    ) -> None:
+        """A DISPATCHED mark arriving after the workflow's PROCESSED one changes nothing."""
+        done = message("raced-mark")
+        with storage.new_unit() as uow:
+            uow.inbox.add(done)
+            processed = uow.inbox.mark(
+                done.id,
+                InboxStatus.PROCESSED,
+                only_from={InboxStatus.RECEIVED, InboxStatus.DISPATCHED},
+                workflow_id="inbox:ironclad:raced-mark",
+            )
+            late = uow.inbox.mark(
+                done.id, InboxStatus.DISPATCHED, only_from={InboxStatus.RECEIVED}, workflow_id="x"
+            )
+            missing = uow.inbox.mark(
+                "no-such-id", InboxStatus.PROCESSED, only_from=set(InboxStatus)
+            )
+            uow.commit()
+        with storage.new_unit() as uow:
+            stored = uow.inbox.get(done.id)
+        assert (processed, late, missing) == (True, False, False)
+        assert stored is not None
+        assert (stored.status, stored.workflow_id) == (
+            InboxStatus.PROCESSED,
+            "inbox:ironclad:raced-mark",
+        )
+
+    def test_concurrent_conditional_marks_of_one_message_move_it_exactly_once(
+        self, storage: StorageUnderTest
+    ) -> None:
+        """Eight threads claim FAILED -> DISPATCHED at once: one wins (a replay claim)."""
+        failed = message("claimed", status=InboxStatus.FAILED)
+        with storage.new_unit() as uow:
+            uow.inbox.add(failed)
+            uow.commit()
+        outcomes: list[bool] = []
+
+        def claim(_: int) -> None:
+            with storage.new_unit() as uow:
+                outcomes.append(
+                    uow.inbox.mark(
+                        failed.id, InboxStatus.DISPATCHED, only_from={InboxStatus.FAILED}
+                    )
+                )
+                uow.commit()
+
+        run_in_threads(8, claim)
+        assert sorted(outcomes) == [False] * 7 + [True]
+
+    def test_inbox_matching_filters_by_source_status_and_a_half_open_time_range(
+        self, storage: StorageUnderTest
+    ) -> None:
+        """``received_from`` is inclusive, ``received_until`` exclusive, oldest first."""
+        hour = timedelta(hours=1)
+        stored = [
+            message("m0", status=InboxStatus.FAILED),
+            message("m1", status=InboxStatus.FAILED, received_at=T0 + hour),
+            message("m2", status=InboxStatus.PROCESSED, received_at=T0 + hour),
+            message("m3", status=InboxStatus.FAILED, received_at=T0 + 2 * hour),
+            message("m4", source="docusign", status=InboxStatus.FAILED, received_at=T0 + hour),
+        ]
+        with storage.new_unit() as uow:
+            for each in reversed(stored):
+                uow.inbox.add(each)
+            uow.commit()
+        with storage.new_unit() as uow:
+            window = uow.inbox.matching(
+                source="ironclad",
+                statuses={InboxStatus.FAILED},
+                received_from=T0 + hour,
+                received_until=T0 + 2 * hour,
+            )
+            every_failed = uow.inbox.matching(statuses={InboxStatus.FAILED}, limit=3)
+            everything = uow.inbox.matching()
+        assert [m.event_id for m in window] == ["m1"]
+        assert [m.event_id for m in every_failed][:1] == ["m0"]
+        assert len(every_failed) == 3
+        assert len(everything) == 5
 
     def test_concurrent_adds_of_one_source_event_store_exactly_one_message(
         self, storage: StorageUnderTest

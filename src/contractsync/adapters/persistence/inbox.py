@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -48,16 +48,28 @@ class SqlInbox:
         message_id: str,
         status: InboxStatus,
         *,
+        only_from: Collection[InboxStatus],
         workflow_id: str | None = None,
         error: dict[str, Any] | None = None,
-    ) -> None:
-        """Move a message to ``status``; a given workflow id or error is recorded too."""
+    ) -> bool:
+        """Move a message to ``status`` if it is in one of ``only_from``; True if it moved.
+
+        One ``UPDATE ... WHERE status IN (...)``: the database decides, so a racing writer
+        that moved the message first makes this one a no-op instead of being overwritten.
+        """
+        if not only_from:
+            return False
         values: dict[str, Any] = {"status": status.value, "updated_at": self._clock.now()}
         if workflow_id is not None:
             values["workflow_id"] = workflow_id
         if error is not None:
             values["error"] = error
-        self._connection.execute(update(inbox).where(inbox.c.id == message_id).values(values))
+        statement = (
+            update(inbox)
+            .where(inbox.c.id == message_id, inbox.c.status.in_([s.value for s in only_from]))
+            .values(values)
+        )
+        return bool(self._connection.execute(statement).rowcount == 1)
 
     def waiting(self, *, received_before: datetime, limit: int) -> Sequence[InboxMessage]:
         """Messages still RECEIVED that arrived before ``received_before``, oldest first."""
@@ -70,6 +82,28 @@ class SqlInbox:
             .order_by(inbox.c.received_at, inbox.c.id)
             .limit(limit)
         )
+        return [_message(row) for row in self._connection.execute(query)]
+
+    def matching(
+        self,
+        *,
+        source: str | None = None,
+        statuses: Collection[InboxStatus] = (),
+        received_from: datetime | None = None,
+        received_until: datetime | None = None,
+        limit: int = 1000,
+    ) -> Sequence[InboxMessage]:
+        """Messages matching every given filter, oldest first; see the Inbox port."""
+        query = select(inbox)
+        if source is not None:
+            query = query.where(inbox.c.source == source)
+        if statuses:
+            query = query.where(inbox.c.status.in_([s.value for s in statuses]))
+        if received_from is not None:
+            query = query.where(inbox.c.received_at >= received_from)
+        if received_until is not None:
+            query = query.where(inbox.c.received_at < received_until)
+        query = query.order_by(inbox.c.received_at, inbox.c.id).limit(limit)
         return [_message(row) for row in self._connection.execute(query)]
 
     def purge(self, *, received_before: datetime) -> int:
