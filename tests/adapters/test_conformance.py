@@ -16,10 +16,12 @@ from contractsync.domain.identity import ExternalRef
 from contractsync.errors import ContractSyncError
 from contractsync.testing import conformance
 from tests.adapters.ironclad.harness import IroncladHarness
+from tests.adapters.netsuite.harness import NetSuiteHarness
 from tests.adapters.salesforce.harness import SalesforceHarness
 
 HARNESSES: dict[str, Callable[[], Any]] = {
     "salesforce": SalesforceHarness,
+    "netsuite": NetSuiteHarness,
     "ironclad": IroncladHarness,
 }
 
