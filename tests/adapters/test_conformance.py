@@ -17,10 +17,8 @@ from contractsync.errors import ContractSyncError
 from contractsync.testing import conformance
 from tests.adapters.ironclad.harness import IroncladHarness
 from tests.adapters.netsuite.harness import NetSuiteHarness
-from tests.adapters.salesforce.harness import SalesforceHarness
 
 HARNESSES: dict[str, Callable[[], Any]] = {
-    "salesforce": SalesforceHarness,
     "netsuite": NetSuiteHarness,
     "ironclad": IroncladHarness,
 }
@@ -42,7 +40,6 @@ class CreatesOnEveryWrite(SalesforceCustomerDirectory):
         return self._ref(response.json()["id"])
 
 
-class BrokenHarness(SalesforceHarness):
     def build(self, *, credentials: Literal["valid", "invalid"] = "valid") -> Any:
         good = super().build(credentials=credentials)
         return CreatesOnEveryWrite(good._client, good._settings)
