@@ -12,6 +12,7 @@ SIMULATORS: dict[str, str] = {
     # vendor name -> "module:class"; add a vendor with one line here.
     "salesforce": "contractsync.simulators.salesforce:SalesforceSimulator",
     "netsuite": "contractsync.simulators.netsuite:NetSuiteSimulator",
+    "kantata": "contractsync.simulators.kantata:KantataSimulator",
     "ironclad": "contractsync.simulators.ironclad:IroncladSimulator",
     "docusign": "contractsync.simulators.docusign:DocuSignSimulator",
 }
