@@ -21,3 +21,13 @@ HARNESSES: dict[str, Callable[[], Any]] = {
 @pytest.mark.parametrize("case", conformance.cases(HARNESSES), ids=str)
 def test_adapter_conforms(case: conformance.Case) -> None:
     case.run()
+
+
+@pytest.mark.parametrize("check", READ_CHECKS)
+def test_signature_source_conforms(check: str) -> None:
+    """DocuSign implements SignatureSource, a read-only role: the suite's read checks."""
+    harness = DocuSignHarness()
+    try:
+        conformance.CHECKS[check](harness, SIGNATURE_SOURCE)
+    finally:
+        harness.close()

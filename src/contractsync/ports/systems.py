@@ -103,6 +103,41 @@ class ContractSource(Protocol):
         ...
 
 
+class SignatureRequest(ValueObject):
+    """A contract sent for e-signature: which contract, where it stands, when it was signed."""
+
+    ref: ExternalRef
+    contract_id: str = Field(description="The canonical contract the signed document carries.")
+    status: Literal["sent", "delivered", "completed", "declined", "voided"]
+    completed_at: datetime | None = Field(default=None, description="Set once fully signed.")
+
+
+class SignatureSource(Protocol):
+    """The e-signature service: which contract a signing request carries and whether it is signed.
+
+    It holds no contract terms (those come from the ``ContractSource``): a completed signature
+    is a signal to fetch the contract and start its approval flow.
+    """
+
+    system: str
+
+    def fetch_signature(self, ref: ExternalRef) -> SignatureRequest:
+        """Read one signing request (an envelope) and the contract id it links to.
+
+        Raises:
+            DataError: the request is unknown, or carries no contract id (names the field).
+        """
+        ...
+
+    def list_signatures(self, *, cursor: str | None, limit: int) -> Page[ExternalRef]:
+        """Signing requests in the configured statuses and window, for reconciliation."""
+        ...
+
+    def check(self) -> SystemHealth:
+        """Report reachability, authentication and remaining API allowance."""
+        ...
+
+
 class CustomerDirectory(Protocol):
     """The CRM: accounts and opportunities (system of record for both)."""
 
@@ -207,6 +242,8 @@ __all__ = [
     "FinancialSystem",
     "Page",
     "ProjectTracker",
+    "SignatureRequest",
+    "SignatureSource",
     "SourcedContract",
     "SystemHealth",
     "TrackerEvent",
