@@ -302,6 +302,34 @@ class ExternalRefs(Protocol):
         ...
 
 
+class PollCursors(Protocol):
+    """Where each polling ingress stopped: one opaque cursor per source.
+
+    A poller writes its cursor in the same unit of work as the events it read up to that
+    cursor, so the stored cursor never runs ahead of the stored events.
+    """
+
+    def get(self, source: str) -> str | None:
+        """The stored cursor of ``source``; None before its first poll."""
+        ...
+
+    def put(self, source: str, cursor: str) -> None:
+        """Store ``cursor`` whatever was stored before (an operator resetting a feed)."""
+        ...
+
+    def advance(self, source: str, cursor: str, *, expected: str | None) -> bool:
+        """Store ``cursor`` only if the stored cursor is still ``expected`` (None: no row yet).
+
+        One conditional statement, not a read then a write: of two pollers that read the
+        same cursor and race to advance it, exactly one succeeds (the other waits for its
+        commit, then finds the cursor changed).
+
+        Returns:
+            True if the cursor was stored; False (nothing written) if it had changed.
+        """
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository. Use as a context manager; commit explicitly.
 
@@ -337,6 +365,11 @@ class UnitOfWork(Protocol):
     @property
     def refs(self) -> ExternalRefs:
         """External refs."""
+        ...
+
+    @property
+    def cursors(self) -> PollCursors:
+        """Polling ingress cursors."""
         ...
 
     def __enter__(self) -> Self: ...

@@ -41,6 +41,7 @@ class InMemoryStore:
     audit: list[AuditEntry] = field(default_factory=list)
     records: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     refs: dict[tuple[str, str, str], tuple[str, str]] = field(default_factory=dict)
+    cursors: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def snapshot(self) -> InMemoryStore:
@@ -52,6 +53,7 @@ class InMemoryStore:
             audit=list(self.audit),
             records={k: list(v) for k, v in self.records.items()},
             refs=dict(self.refs),
+            cursors=dict(self.cursors),
         )
 
 
@@ -331,3 +333,22 @@ class FakeExternalRefs(_Repository):
             if record == (record_kind, record_id)
         ]
         return sorted(found, key=lambda r: (r.system, r.kind))
+
+
+class FakePollCursors(_Repository):
+    """The poll cursors port in memory."""
+
+    def get(self, source: str) -> str | None:
+        """The stored cursor of ``source``."""
+        return self._state.cursors.get(source)
+
+    def put(self, source: str, cursor: str) -> None:
+        """Store ``cursor`` unconditionally."""
+        self._state.cursors[source] = cursor
+
+    def advance(self, source: str, cursor: str, *, expected: str | None) -> bool:
+        """Store ``cursor`` if the stored one is still ``expected``; True if stored."""
+        if self._state.cursors.get(source) != expected:
+            return False
+        self._state.cursors[source] = cursor
+        return True

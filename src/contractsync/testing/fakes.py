@@ -13,6 +13,7 @@ from contractsync.testing.fake_storage import (
     FakeExternalRefs,
     FakeInbox,
     FakeOutbox,
+    FakePollCursors,
     FakeRecords,
     InMemoryStore,
 )
@@ -51,6 +52,7 @@ class InMemoryUnitOfWork:
         self.audit = FakeAuditLog(self)
         self.records = FakeRecords(self)
         self.refs = FakeExternalRefs(self)
+        self.cursors = FakePollCursors(self)
         self._working: InMemoryStore | None = None
         self._is_open = False
         self.commits = 0
@@ -77,7 +79,7 @@ class InMemoryUnitOfWork:
         """Publish everything written since the last commit."""
         if self._working is not None:
             working, self._working = self._working, None
-            for name in ("inbox", "outbox", "exceptions", "audit", "records", "refs"):
+            for name in ("inbox", "outbox", "exceptions", "audit", "records", "refs", "cursors"):
                 setattr(self.store, name, getattr(working, name))
             self.store.lock.release()
         self.commits += 1

@@ -452,3 +452,60 @@ class StorageContract:
             assert uow.refs.resolve(party) == ("customer", "CUST-1")
             assert uow.refs.refs_of("customer", "CUST-1") == [account, party]
             assert uow.refs.resolve(ExternalRef(system="tryton", kind="party", id="7")) is None
+
+    def test_a_poll_cursor_is_none_until_stored_and_commits_or_rolls_back_with_its_unit(
+        self, storage: StorageUnderTest
+    ) -> None:
+        """The cursor is part of the transaction, like the events stored with it."""
+        with storage.new_unit() as uow:
+            assert uow.cursors.get("kantata") is None
+            assert uow.cursors.advance("kantata", "page-2", expected=None)
+            uow.commit()
+            assert uow.cursors.advance("kantata", "page-3", expected="page-2")
+        with storage.new_unit() as uow:
+            assert uow.cursors.get("kantata") == "page-2"
+            assert uow.cursors.get("netsuite") is None
+            uow.cursors.put("kantata", "page-1")
+            uow.cursors.put("netsuite", "2026-03-02T09:30:00Z")
+            uow.commit()
+        with storage.new_unit() as uow:
+            assert uow.cursors.get("kantata") == "page-1"
+            assert uow.cursors.get("netsuite") == "2026-03-02T09:30:00Z"
+
+    def test_advancing_a_poll_cursor_from_a_stale_value_stores_nothing(
+        self, storage: StorageUnderTest
+    ) -> None:
+        """A compare-and-set: the expected cursor must be the stored one (None: no row yet)."""
+        with storage.new_unit() as uow:
+            assert uow.cursors.advance("kantata", "c1", expected=None)
+            assert not uow.cursors.advance("kantata", "c9", expected=None)
+            assert not uow.cursors.advance("kantata", "c9", expected="c0")
+            assert not uow.cursors.advance("netsuite", "c9", expected="c0")
+            assert uow.cursors.advance("kantata", "c2", expected="c1")
+            uow.commit()
+        with storage.new_unit() as uow:
+            assert uow.cursors.get("kantata") == "c2"
+            assert uow.cursors.get("netsuite") is None
+
+    def test_two_concurrent_advances_from_one_cursor_let_exactly_one_win(
+        self, storage: StorageUnderTest
+    ) -> None:
+        """Two pollers that read the same cursor: one advances, the other finds it changed."""
+        for start in (None, "c1"):
+            source = f"feed-{start}"
+            if start is not None:
+                with storage.new_unit() as uow:
+                    uow.cursors.put(source, start)
+                    uow.commit()
+            won: dict[int, bool] = {}
+
+            def advance(index: int, source: str = source, start: str | None = start) -> None:
+                with storage.new_unit() as uow:
+                    won[index] = uow.cursors.advance(source, f"next-{index}", expected=start)
+                    uow.commit()
+
+            run_in_threads(2, advance)
+            assert sorted(won.values()) == [False, True]
+            winner = next(index for index, has_won in won.items() if has_won)
+            with storage.new_unit() as uow:
+                assert uow.cursors.get(source) == f"next-{winner}"

@@ -10,6 +10,7 @@ from contractsync.adapters.persistence.audit_log import SqlAuditLog
 from contractsync.adapters.persistence.exception_queue import SqlExceptionQueue
 from contractsync.adapters.persistence.inbox import SqlInbox
 from contractsync.adapters.persistence.outbox import SqlOutbox
+from contractsync.adapters.persistence.poll_cursors import SqlPollCursors
 from contractsync.adapters.persistence.records import SqlRecords
 from contractsync.adapters.persistence.refs import SqlExternalRefs
 from contractsync.ports.clock import Clock
@@ -32,6 +33,7 @@ class SqlUnitOfWork:
     audit: SqlAuditLog
     records: SqlRecords
     refs: SqlExternalRefs
+    cursors: SqlPollCursors
 
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self.engine = engine
@@ -49,6 +51,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditLog(connection, self.clock)
         self.records = SqlRecords(connection, self.clock)
         self.refs = SqlExternalRefs(connection, self.clock)
+        self.cursors = SqlPollCursors(connection, self.clock)
         return self
 
     def __exit__(self, *exc: object) -> None:
