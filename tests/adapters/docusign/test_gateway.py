@@ -139,3 +139,30 @@ def test_check_reports_the_hourly_allowance_left(
     health = source().check()
     assert health.ok
     assert health.detail == "2999 API calls left this hour"
+
+
+def test_connect_deliveries_read_as_signature_events_deduplicated_by_the_verifier(
+    make_sim: Callable[..., DocuSignSimulator], listener: Any
+) -> None:
+    from contractsync.adapters.docusign.webhooks import read_event_body
+    from contractsync.adapters.signatures import DocuSignConnectVerifier
+    from contractsync.simulators import FaultPlan
+    from tests.adapters.docusign.conftest import KEYS, LISTENER
+
+    sim = make_sim(faults=FaultPlan(seed=1, duplicate_webhook_rate=1.0, reorder_webhooks=True))
+    with sim.client() as http:
+        http.post("/_sim/scenarios/configure_connect", json={"url": LISTENER, "hmac_keys": KEYS})
+        envelope_id = create(http, "SOW-2025-0187")
+        http.post("/_sim/scenarios/complete_envelope", json={"envelope_id": envelope_id})
+    sim.webhooks.drain()
+    verifier = DocuSignConnectVerifier(KEYS)
+    events = {}
+    for request in listener.requests:
+        event_id = verifier.verify(dict(request.headers), request.content).event_id
+        events[event_id] = read_event_body(request.content, event_id=event_id)
+    assert len(listener.requests) == 4
+    assert sorted(e.event for e in events.values()) == ["envelope-completed", "envelope-sent"]
+    completed = next(e for e in events.values() if e.is_completed)
+    assert completed.contract_id == "SOW-2025-0187"
+    assert completed.envelope.id == envelope_id
+    assert completed.completed_at is not None
