@@ -1,0 +1,116 @@
+"""Canonical ⇄ Kantata objects and subscribed events → TrackerEvent, table-tested on fixtures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contractsync.adapters.kantata.mapping import (
+    EventLinks,
+    differs,
+    event_fingerprint,
+    milestone_story_body,
+    tracker_event_from,
+    workspace_body,
+)
+from contractsync.adapters.kantata.payloads import Normalized, Story, SubscribedEvent, Workspace
+from contractsync.adapters.kantata.webhooks import FeedCursor
+from contractsync.domain.contract import Contract
+from contractsync.domain.project import Project
+from contractsync.errors import DataError
+from contractsync.ports.systems import TrackerEvent
+
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "kantata"
+LINKS = EventLinks(contracts={"1001": "K-P-1"}, milestones={"1002": ("K-P-1", "M1")})
+EVENTS = json.loads((FIXTURES / "tracker_events.json").read_text())
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def event(name: str, **changes: Any) -> SubscribedEvent:
+    return SubscribedEvent.model_validate(fixture(name) | changes)
+
+
+def test_a_project_maps_to_its_workspace_and_milestones_to_stories() -> None:
+    project = Project.model_validate(fixture("project_p1"))
+    contract = Contract.model_validate(fixture("contract_p1"))
+    assert workspace_body(project, contract) == fixture("workspace_p1_body")
+    milestone = contract.milestones()[0][1]
+    body = milestone_story_body(contract, milestone, workspace_id="1001")
+    assert body == fixture("milestone_story_p1_m1_body")
+
+
+def test_a_workspace_or_story_as_written_needs_no_update() -> None:
+    body = fixture("workspace_p1_body")
+    workspace = Workspace.model_validate({"id": "1001", **body, "creator_role": "maven"})
+    assert not differs(workspace, body)
+    assert differs(workspace, {**body, "title": "Renamed"})
+    story = Story.model_validate({"id": "1002", **fixture("milestone_story_p1_m1_body")})
+    assert not differs(story, fixture("milestone_story_p1_m1_body"))
+
+
+@pytest.mark.parametrize("name", sorted(EVENTS))
+def test_a_subscribed_event_maps_to_its_tracker_event(name: str) -> None:
+    expected = EVENTS[name]
+    mapped = tracker_event_from(event(name), system="kantata", links=LINKS)
+    assert mapped == (TrackerEvent.model_validate(expected) if expected else None)
+
+
+def test_payloads_sent_as_objects_read_like_payloads_sent_as_json_text() -> None:
+    raw = fixture("event_story_completed")
+    as_objects = raw | {
+        k: json.loads(raw[k]) for k in ("current_payload", "previous_payload", "payload_changes")
+    }
+    assert SubscribedEvent.model_validate(as_objects) == SubscribedEvent.model_validate(raw)
+
+
+def test_an_event_on_an_unlinked_workspace_is_reported_without_a_contract() -> None:
+    mapped = tracker_event_from(event("event_time_logged"), system="kantata", links=EventLinks())
+    assert mapped is not None
+    assert (mapped.contract_id, mapped.milestone_id) == (None, None)
+
+
+def test_a_duplicate_with_another_id_has_the_same_fingerprint() -> None:
+    original = event("event_story_completed")
+    assert event_fingerprint(event("event_story_completed", id="99")) == event_fingerprint(original)
+    assert event_fingerprint(event("event_story_reopened")) != event_fingerprint(original)
+
+
+def test_normalized_answers_read_in_results_order_with_duplicates() -> None:
+    raw = {
+        "count": 3,
+        "results": [
+            {"key": "subscribed_events", "id": "7"},
+            {"key": "subscribed_events", "id": "5"},
+            {"key": "subscribed_events", "id": "7"},
+        ],
+        "subscribed_events": {"5": {"a": 1}, "7": {"a": 2}},
+        "meta": {"count": 3, "page_count": 1, "page_number": 1, "page_size": 20},
+    }
+    rows = Normalized.read(raw).ordered("subscribed_events")
+    assert [r["id"] for r in rows] == ["7", "5", "7"]
+    with pytest.raises(DataError):
+        Normalized.read({"errors": []})
+
+
+def test_the_cursor_takes_oldest_first_skips_seen_copies_and_round_trips() -> None:
+    names = ["event_workspace_updated", "event_story_completed", "event_time_logged"]
+    events = [event(n) for n in names] + [event("event_story_completed", id="99")]
+    cursor = FeedCursor()
+    taken, is_new = cursor.take(events, limit=2, is_reported=lambda _e: True, overlap_seconds=900)
+    assert is_new
+    assert [e.id for e in taken] == ["44", "41"]
+    again = FeedCursor.decode(cursor.encode())
+    rest, _ = again.take(events, limit=5, is_reported=lambda _e: True, overlap_seconds=900)
+    assert [e.id for e in rest] == ["45"]
+    assert again.take(events, limit=5, is_reported=lambda _e: True, overlap_seconds=900) == (
+        [],
+        False,
+    )
+    with pytest.raises(DataError):
+        FeedCursor.decode("not-a-cursor")
