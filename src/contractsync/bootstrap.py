@@ -10,7 +10,6 @@ from sqlalchemy import Engine
 
 from contractsync.adapters.clock import SystemClock
 from contractsync.adapters.ingress import WebhookSource, build_verifier, shape_named
-from contractsync.adapters.ingress.dispatch import PendingDispatcher
 from contractsync.adapters.persistence.engine import create_engine_for
 from contractsync.adapters.persistence.migrate import ensure_current
 from contractsync.adapters.persistence.unit_of_work import SqlUnitOfWork
@@ -20,7 +19,9 @@ from contractsync.ports.storage import UnitOfWork
 from contractsync.ports.workflows import WorkflowDispatcher
 
 if TYPE_CHECKING:
+    from contractsync.adapters.messaging.relay import OutboxRelay
     from contractsync.workflows.engine import Engine as WorkflowEngine
+    from contractsync.workflows.inbox import EngineDispatcher
     from contractsync.workflows.recovery import Worker
 
 
@@ -65,21 +66,83 @@ def build_unit_of_work(
 # dbos costs about a second to import, so only the commands that run workflows pay for it:
 # the imports live inside these functions.
 
+_workflow_hooks: list[Callable[[], None]] = []
+_hooks_run: set[int] = set()
+
+
+def add_workflow_hook(hook: Callable[[], None]) -> None:
+    """Run ``hook`` before this process builds its engine or dispatcher (once per process).
+
+    The extension point for workflows and inbox handlers that are not shipped in the
+    production tables: tests register their probe workflows and test handlers here (see
+    ``contractsync.testing.workflow_hooks``); production registers nothing.
+    """
+    if hook not in _workflow_hooks:
+        _workflow_hooks.append(hook)
+
+
+def _run_workflow_hooks() -> None:
+    for hook in _workflow_hooks:
+        if id(hook) not in _hooks_run:
+            _hooks_run.add(id(hook))
+            hook()
+
+
+def _with_inbox_queue(settings: Settings) -> Settings:
+    """``settings`` with the ``inbox`` queue configured (10 runs at a time unless set)."""
+    from contractsync.config import QueueLimits
+    from contractsync.errors import ConfigError
+    from contractsync.workflows.handlers import INBOX_QUEUE, handler_queues
+
+    queues = {INBOX_QUEUE: QueueLimits(concurrency=10), **settings.engine.queues}
+    missing = sorted(handler_queues() - set(queues))
+    if missing:
+        raise ConfigError(
+            f"inbox handlers run on queues that are not configured: {', '.join(missing)}",
+            remediation="Add them under engine.queues with the external system's limits.",
+        )
+    engine = settings.engine.model_copy(update={"queues": queues})
+    return settings.model_copy(update={"engine": engine})
+
 
 def build_workflow_engine(
-    settings: Settings, *, executor_id: str | None = None, poll_seconds: float = 1.0
+    settings: Settings,
+    *,
+    executor_id: str | None = None,
+    poll_seconds: float = 1.0,
+    hub: Engine | None = None,
 ) -> WorkflowEngine:
-    """Register every workflow, give them their clients, and launch this process's engine.
+    """Register every workflow, give them the hub database, and launch this process's engine.
+
+    Args:
+        settings: The validated settings.
+        executor_id: This process's executor id (see ``start_engine``).
+        poll_seconds: Queue polling interval.
+        hub: The hub database engine the inbox workflow reads and writes (built, and
+            disposed with the engine, when not given).
 
     Raises:
-        ConfigError: as ``contractsync.workflows.engine.start_engine``.
+        ConfigError: as ``contractsync.workflows.engine.start_engine``, or an inbox handler
+            whose queue is not configured.
     """
-    from contractsync.testing.effect_recorder import EffectRecorderClient
-    from contractsync.workflows import probe
+    from contractsync.workflows import inbox
     from contractsync.workflows.engine import start_engine
 
-    probe.bind_targets(EffectRecorderClient)
-    return start_engine(settings, executor_id=executor_id, poll_seconds=poll_seconds)
+    _run_workflow_hooks()
+    settings = _with_inbox_queue(settings)
+    owned = hub is None
+    hub_engine = hub if hub is not None else create_engine_for(settings.database.url)
+    clock = build_clock()
+    inbox.bind_storage(lambda: SqlUnitOfWork(hub_engine, clock), clock)
+    try:
+        engine = start_engine(settings, executor_id=executor_id, poll_seconds=poll_seconds)
+    except BaseException:
+        if owned:
+            hub_engine.dispose()
+        raise
+    if owned:
+        engine.on_shutdown(hub_engine.dispose)
+    return engine
 
 
 def build_worker(
@@ -97,8 +160,6 @@ def build_worker(
     import os
     import socket
 
-    from contractsync.adapters.persistence.engine import create_engine_for
-    from contractsync.adapters.persistence.migrate import ensure_current
     from contractsync.adapters.persistence.tables import worker_heartbeats
     from contractsync.workflows.engine import default_executor_id
     from contractsync.workflows.heartbeats import Heartbeats, WorkerIdentity
@@ -115,7 +176,9 @@ def build_worker(
         heartbeats.claim(
             me, wait_seconds=settings.engine.stale_after_seconds + settings.engine.heartbeat_seconds
         )
-        engine = build_workflow_engine(settings, executor_id=ident, poll_seconds=poll_seconds)
+        engine = build_workflow_engine(
+            settings, executor_id=ident, poll_seconds=poll_seconds, hub=hub
+        )
     except BaseException:
         hub.dispose()
         raise
@@ -127,6 +190,50 @@ def build_worker(
     )
     duties.start()
     return Worker(engine, duties, close=hub.dispose)
+
+
+def build_relay(settings: Settings) -> tuple[OutboxRelay, Callable[[], None]]:
+    """The outbox relay to the configured bus, and what closes the bus and its pool.
+
+    ``messaging.bus = inprocess`` relays to an in-process bus (embedded); ``nats`` connects
+    to JetStream now and ensures the stream.
+
+    Raises:
+        TransientError: NATS is unreachable.
+        ConfigError: the stream exists but does not capture contractsync's subjects, or the
+            database URL is not SQLite or PostgreSQL.
+    """
+    from contractsync.adapters.messaging.relay import OutboxRelay
+    from contractsync.ports.messaging import EventPublisher
+
+    clock = build_clock()
+    hub = create_engine_for(settings.database.url)
+    publisher: EventPublisher
+    closers: list[Callable[[], None]] = [hub.dispose]
+    if settings.messaging.bus == "nats":
+        from contractsync.adapters.messaging.nats import JetStreamBus, StreamSpec
+
+        bus = JetStreamBus(settings.messaging.nats_url, StreamSpec(name=settings.messaging.stream))
+        try:
+            bus.connect()
+        except BaseException:
+            hub.dispose()
+            raise
+        publisher = bus
+        closers.insert(0, bus.close)
+    else:
+        from contractsync.adapters.messaging.inprocess import InProcessBus
+
+        publisher = InProcessBus()
+    relay = OutboxRelay(
+        lambda: SqlUnitOfWork(hub, clock), publisher, clock, batch=settings.messaging.relay_batch
+    )
+
+    def close() -> None:
+        for each in closers:
+            each()
+
+    return relay, close
 
 
 # --- HTTP API and webhook ingress ---------------------------------------------------------------
@@ -181,13 +288,27 @@ def build_webhook_sources(settings: Settings, *, clock: Clock) -> dict[str, Webh
     return sources
 
 
-def build_dispatcher(settings: Settings) -> WorkflowDispatcher:
-    """The dispatcher of the durable engine.
+def build_dispatcher(
+    settings: Settings, *, engine: WorkflowEngine | None = None
+) -> EngineDispatcher:
+    """The durable engine's dispatcher (call its ``close`` when done).
 
-    Hook: until the engine's inbox workflow is wired here, messages are stored and stay
-    RECEIVED; the dispatch sweep starts them as soon as this returns the engine's dispatcher.
+    With ``engine`` (``serve`` running workers in process) runs are enqueued through it;
+    without, through the engine's database for ``contractsync worker`` processes elsewhere
+    (``serve --no-workers``), connected at the first dispatch. Either way a message's run
+    is ``inbox:<source>:<event_id>``.
+
+    Raises:
+        ConfigError: an inbox handler's queue is not configured.
     """
-    return PendingDispatcher()
+    from contractsync.workflows.client import EngineClient
+    from contractsync.workflows.inbox import EngineDispatcher
+
+    _run_workflow_hooks()
+    _with_inbox_queue(settings)  # refuses handlers on unconfigured queues, before any dispatch
+    if engine is not None:
+        return EngineDispatcher.in_process(engine)
+    return EngineDispatcher.through_client(lambda: EngineClient(settings))
 
 
 def build_api(
@@ -208,10 +329,20 @@ def build_api(
     """
     clock = clock or build_clock()
     sources = build_webhook_sources(settings, clock=clock)
-    dispatcher = dispatcher or build_dispatcher(settings)
+    release: Callable[[], None] = lambda: None  # noqa: E731 - a given dispatcher is the caller's
+    if dispatcher is None:
+        built = build_dispatcher(settings)
+        dispatcher, release = built, built.close
     if uow_factory is not None:
-        return ApiContainer(settings, uow_factory, sources, dispatcher, clock, lambda: None)
+        return ApiContainer(
+            settings, uow_factory, sources, dispatcher, clock, lambda: None, release
+        )
     engine = build_engine(settings, check_migrated=False)
+
+    def close() -> None:
+        release()
+        engine.dispose()
+
     return ApiContainer(
         settings=settings,
         uow_factory=lambda: SqlUnitOfWork(engine, clock),
@@ -219,5 +350,5 @@ def build_api(
         dispatcher=dispatcher,
         clock=clock,
         check_ready=lambda: ensure_current(engine),
-        close=engine.dispose,
+        close=close,
     )

@@ -40,7 +40,8 @@ from contractsync.workflows.runs import RunStatus
 POSTGRES = os.environ.get(
     "CONTRACTSYNC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
-CONTRACTSYNC = str(Path(sys.executable).with_name("contractsync"))
+# The contractsync command line with the probe workflows registered (bootstrap's hook).
+CONTRACTSYNC = [sys.executable, "-m", "contractsync.testing.workflow_hooks"]
 QUEUE = "recorder"
 # Runs the worker with "die when the test process dies" set, so a test run cut short (a CI
 # timeout killing pytest) leaves no worker behind; the setting survives the exec.
@@ -132,7 +133,7 @@ class Workers:
             sys.executable,
             "-c",
             _DIE_WITH_PARENT,
-            CONTRACTSYNC,
+            *CONTRACTSYNC,
             "worker",
             "--executor-id",
             executor_id,

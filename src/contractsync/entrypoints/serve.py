@@ -1,19 +1,41 @@
-"""``contractsync serve``: the API and webhook ingress under uvicorn, with the dispatch sweep."""
+"""``contractsync serve``: the API and webhook ingress, and (by default) the engine, in one process.
+
+Threads of an embedded ``serve`` (the default):
+
+* main: uvicorn serving the API; SIGTERM or SIGINT starts the graceful shutdown;
+* uvicorn's thread pool: each webhook is stored, acknowledged and its run enqueued;
+* the engine (DBOS): queue pollers and the threads running workflows;
+* ``contractsync-heartbeat`` and ``contractsync-recovery``: this worker's heartbeat and the
+  recovery duty for dead workers' runs;
+* ``outbox-relay``: committed events to the bus (in-process, or NATS with
+  ``messaging.bus = nats``);
+* ``dispatch-sweep``: starts messages stored but never dispatched.
+
+With ``--no-workers`` only the API, its thread pool and the sweep run; runs are enqueued in
+the engine's database for ``contractsync worker`` processes. Shutdown order: the API stops
+taking requests and finishes those in hand, the sweep stops, the engine gives running
+workflows ``--grace-seconds`` (the rest resume elsewhere or at the next start), the heartbeat
+is released, the relay stops, the bus and database pools close.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
 from datetime import timedelta
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
 import uvicorn
 
-from contractsync.bootstrap import ApiContainer, build_api
+from contractsync.bootstrap import ApiContainer, build_api, build_dispatcher
 from contractsync.config import load_settings
 from contractsync.entrypoints.api import create_app
+from contractsync.entrypoints.runtime import EngineRuntime, start_engine_runtime
 from contractsync.errors import ContractSyncError
 from contractsync.services.ingress import dispatch_waiting
 
@@ -83,15 +105,27 @@ class DispatchSweep:
                 _log.exception("dispatch sweep failed; retrying in %.0f s", self._interval)
 
 
-def _start_workers(container: ApiContainer) -> None:
-    """Hook for in-process workers (``serve`` without ``--no-workers``).
+def _own_the_shutdown_signals(grace_seconds: int) -> None:
+    """Keep SIGTERM and SIGINT from killing the process once uvicorn has stopped the API.
 
-    The durable engine's worker is built by ``bootstrap.build_worker``; once its inbox
-    workflow is wired to ``bootstrap.build_dispatcher``, start it here and stop it on exit.
-    Until then, accepted messages stay RECEIVED and ``contractsync worker`` processes do not
-    see them either.
+    uvicorn handles the first signal (it stops taking requests) and then re-raises it to
+    whatever handler was there before it; without this one that is the default, which would
+    kill the process before the engine, heartbeat and relay are shut down. A signal arriving
+    after the API stopped means "do not wait": the process exits at once.
     """
-    _log.info("in-process workers: not wired yet; messages wait in the inbox")
+    stopping = threading.Event()
+
+    def on_signal(number: int, _frame: FrameType | None) -> None:
+        if stopping.is_set():
+            os._exit(130)
+        stopping.set()
+        typer.echo(
+            f"{signal.Signals(number).name}: stopping the engine (grace {grace_seconds}s)",
+            err=True,
+        )
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
 
 
 def serve_command(
@@ -107,26 +141,61 @@ def serve_command(
         Path | None,
         typer.Option("--config", help="Settings file (default: ./contractsync.yaml if present)."),
     ] = None,
+    executor_id: Annotated[
+        str | None,
+        typer.Option(
+            "--executor-id",
+            help="Executor id of the embedded worker (default: engine.executor_id, else host-pid).",
+        ),
+    ] = None,
+    poll_seconds: Annotated[
+        float,
+        typer.Option("--poll-seconds", min=0.01, help="How often the engine polls its queues."),
+    ] = 1.0,
+    grace_seconds: Annotated[
+        int,
+        typer.Option(
+            "--grace-seconds",
+            min=0,
+            help="On shutdown, how long running workflows may take to finish.",
+        ),
+    ] = 10,
 ) -> None:
-    """Serve the API and webhook ingress (and, unless --no-workers, the workflow workers)."""
+    """Serve the API and webhook ingress (and, unless --no-workers, the workflow engine)."""
+    runtime: EngineRuntime | None = None
     try:
         settings = load_settings(config)
-        container = build_api(settings)
+        if not no_workers:
+            runtime = start_engine_runtime(
+                settings, executor_id=executor_id, poll_seconds=poll_seconds
+            )
+        dispatcher = (
+            None if runtime is None else build_dispatcher(settings, engine=runtime.worker.engine)
+        )
+        container = build_api(settings, dispatcher=dispatcher)
         container.check_ready()
     except ContractSyncError as error:
+        if runtime is not None:
+            runtime.stop(grace_seconds=0)
         typer.echo(f"error [{error.code}] {error.message}\nnext: {error.remediation}", err=True)
         raise typer.Exit(code=1) from error
     sweep = DispatchSweep(container)
     try:
-        if not no_workers:
-            _start_workers(container)
         sweep.start()
         names = ", ".join(sorted(container.sources)) or "none configured"
-        typer.echo(f"contractsync serving on http://{host}:{port} (webhook sources: {names})")
+        engine = "no workers" if runtime is None else f"worker {runtime.worker.executor_id}"
+        typer.echo(
+            f"contractsync serving on http://{host}:{port} (webhook sources: {names}; {engine})"
+        )
+        _own_the_shutdown_signals(grace_seconds)
         uvicorn.run(create_app(container), host=host, port=port, log_level="info")
     finally:
         sweep.stop()
-        container.close()
+        try:
+            if runtime is not None:
+                runtime.stop(grace_seconds=grace_seconds)
+        finally:
+            container.close()
 
 
 __all__ = ["DispatchSweep", "serve_command"]

@@ -1,4 +1,17 @@
-"""``contractsync worker``: run queued workflows until SIGTERM or SIGINT."""
+"""``contractsync worker``: run queued workflows and relay the outbox until SIGTERM or SIGINT.
+
+Threads of a worker (no API; for the scale-out deployment beside ``serve --no-workers``):
+
+* main: waits for a signal; the first starts the graceful shutdown, a second exits at once;
+* the engine (DBOS): queue pollers and the threads running workflows;
+* ``contractsync-heartbeat`` and ``contractsync-recovery``: this worker's heartbeat, and the
+  recovery duty that hands a dead worker's runs back to the queues;
+* ``outbox-relay``: committed events to the bus (NATS with ``messaging.bus = nats``).
+
+Shutdown order: no more recovery, the engine gives running workflows ``--grace-seconds``
+(the rest stay PENDING and resume elsewhere), the heartbeat is released, the relay stops,
+the bus and database pools close.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +26,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from contractsync.bootstrap import build_worker
 from contractsync.config import load_settings
+from contractsync.entrypoints.runtime import start_engine_runtime
 from contractsync.errors import ContractSyncError
 
 _console = Console(stderr=True)
@@ -51,7 +64,7 @@ def worker_command(
         ),
     ] = 10,
 ) -> None:
-    """Run workflows from the queues, beat the heartbeat and recover dead workers' runs."""
+    """Run workflows from the queues, relay the outbox, and recover dead workers' runs."""
     stop = threading.Event()
 
     def _on_signal(number: int, _frame: FrameType | None) -> None:
@@ -64,17 +77,19 @@ def worker_command(
     signal.signal(signal.SIGINT, _on_signal)
     try:
         settings = load_settings(config)
-        worker = build_worker(settings, executor_id=executor_id, poll_seconds=poll_seconds)
+        runtime = start_engine_runtime(settings, executor_id=executor_id, poll_seconds=poll_seconds)
     except ContractSyncError as error:
         _console.print(f"[bold red]error[/] {escape(f'[{error.code}]')} {escape(error.message)}")
         _console.print(f"[bold]next:[/] {escape(error.remediation)}")
         raise typer.Exit(code=1) from error
+    worker = runtime.worker
     queues = ", ".join(sorted(worker.engine.queues)) or "none"
     _console.print(
-        f"worker {escape(worker.executor_id)} ready (pid {os.getpid()}; queues: {queues})",
+        f"worker {escape(worker.executor_id)} ready (pid {os.getpid()}; queues: {queues}; "
+        f"relay to the {settings.messaging.bus} bus)",
         highlight=False,
     )
     while not stop.wait(1.0):  # a timed wait keeps the main thread responsive to signals
         pass
-    worker.stop(grace_seconds=grace_seconds)
+    runtime.stop(grace_seconds=grace_seconds)
     _console.print(f"worker {escape(worker.executor_id)} stopped", highlight=False)

@@ -6,9 +6,11 @@ import time
 from types import TracebackType
 from typing import Any
 
-from dbos import DBOSClient, EnqueueOptions
+from dbos import DBOSClient, EnqueueOptions, SetWorkflowID
+from sqlalchemy.exc import IntegrityError
 
 from contractsync.config import Settings
+from contractsync.errors import ConflictError
 from contractsync.workflows.engine import APPLICATION_NAME, APPLICATION_VERSION, workflow_id
 from contractsync.workflows.runs import (
     RunStatus,
@@ -107,6 +109,33 @@ class EngineClient:
                     f"{timeout_seconds}s: {[(r.workflow_id, r.status.value) for r in unfinished[:5]]}"
                 )
             time.sleep(poll_seconds)
+
+    def fork(self, workflow_id: str, step: int, *, new_id: str, queue: str | None) -> str:
+        """Re-run ``workflow_id`` from step number ``step`` as the run ``new_id``; return it.
+
+        Steps before ``step`` are copied, not executed; the run is enqueued on ``queue`` (the
+        engine's internal queue when None) for this release's workers. The new id is
+        inserted once: of two forks under one id exactly one succeeds.
+
+        Raises:
+            ConflictError: ``replay.already_running`` when a run ``new_id`` exists already.
+        """
+        try:
+            with SetWorkflowID(new_id):
+                handle = self._client.fork_workflow(
+                    workflow_id,
+                    step,
+                    application_version=APPLICATION_VERSION,
+                    queue_name=queue,
+                )
+        except IntegrityError as error:
+            raise ConflictError(
+                f"{new_id} was started by someone else a moment ago",
+                code="replay.already_running",
+                remediation="Wait for that replay to finish, then look at its outcome.",
+                detail={"workflow_id": workflow_id, "replay_id": new_id},
+            ) from error
+        return handle.get_workflow_id()
 
     def send_decision(
         self, workflow_id: str, topic: str, payload: Any, *, idempotency_key: str | None = None

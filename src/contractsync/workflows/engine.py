@@ -71,8 +71,12 @@ def default_executor_id() -> str:
 
 
 def workflow_id(name: str, key: str) -> str:
-    """Return the workflow id of the run of workflow ``name`` for business key ``key``."""
-    return f"{name}:{key}"
+    """Return the workflow id of the run of workflow ``name`` for business key ``key``.
+
+    ``%`` and ``#`` in the key are percent-escaped: ``#`` marks replays
+    (``runs.REPLAY_MARK``), so no business key can pass for a replay of another.
+    """
+    return f"{name}:{key.replace('%', '%25').replace('#', '%23')}"
 
 
 @dataclass
@@ -90,6 +94,7 @@ class Engine:
     queues: Mapping[str, QueueLimits] = field(default_factory=dict)
     _registered: Mapping[str, Queue] = field(default_factory=dict, repr=False)
     _is_running: bool = True
+    _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     @property
     def application_version(self) -> str:
@@ -140,11 +145,12 @@ class Engine:
         DBOS.send(workflow_id, payload, topic, idempotency_key=idempotency_key)
 
     def fork_from(self, workflow_id: str, step: int) -> Run:
-        """Re-run ``workflow_id`` from step number ``step`` under a new id.
+        """Re-run ``workflow_id`` from step number ``step`` under a new, random id.
 
         Steps before ``step`` are copied with their recorded outputs, never executed; the
         original run stays as it was, for the audit trail. Step numbers are those of
-        ``steps(workflow_id)``.
+        ``steps(workflow_id)``. The new id means new idempotency keys: to re-run a failed
+        run without a second effect use ``workflows.replay`` (keys kept per lineage).
         """
         return Run(DBOS.fork_workflow(workflow_id, step, application_version=APPLICATION_VERSION))
 
@@ -186,6 +192,10 @@ class Engine:
         handles = DBOS._recover_pending_workflows([executor_id])
         return [handle.get_workflow_id() for handle in handles]
 
+    def on_shutdown(self, close: Callable[[], None]) -> None:
+        """Call ``close`` once the engine has stopped (releases what its workflows used)."""
+        self._closers.append(close)
+
     def shutdown(self, *, grace_seconds: int = 0) -> None:
         """Stop taking work, give running runs ``grace_seconds`` to finish, then stop.
 
@@ -195,7 +205,11 @@ class Engine:
         if not self._is_running:
             return
         self._is_running = False
-        DBOS.destroy(workflow_completion_timeout_sec=grace_seconds)
+        try:
+            DBOS.destroy(workflow_completion_timeout_sec=grace_seconds)
+        finally:
+            for close in self._closers:
+                close()
 
 
 def start_engine(

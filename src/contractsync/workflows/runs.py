@@ -8,6 +8,29 @@ from typing import Any, Protocol
 
 from dbos import StepInfo, WorkflowStatus
 
+REPLAY_MARK = "#replay-"
+"""Separates a run's lineage id from its replay number: ``<lineage id>#replay-<n>``.
+
+Business workflow ids never contain ``#`` (``engine.workflow_id`` escapes it), so the first
+mark in an id is always a replay's.
+"""
+
+
+def lineage_id(workflow_id: str) -> str:
+    """Return the id of the original run that ``workflow_id`` is (a replay of)."""
+    return workflow_id.split(REPLAY_MARK, 1)[0]
+
+
+def replay_number(workflow_id: str) -> int:
+    """Return 0 for an original run, ``n`` for its n-th replay (``<lineage>#replay-<n>``)."""
+    _, mark, number = workflow_id.partition(REPLAY_MARK)
+    return int(number) if mark and number.isdigit() else 0
+
+
+def replay_id(workflow_id: str, number: int) -> str:
+    """Return the id of replay ``number`` of the lineage ``workflow_id`` belongs to."""
+    return f"{lineage_id(workflow_id)}{REPLAY_MARK}{number}"
+
 
 class RunStatus(StrEnum):
     """Where a workflow run stands (the engine's own status names)."""

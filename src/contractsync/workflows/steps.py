@@ -22,6 +22,7 @@ from typing import Any, ParamSpec, TypeVar
 from dbos import DBOS
 
 from contractsync.errors import AmbiguousCommitError, ConfigError, TransientError
+from contractsync.workflows.runs import lineage_id
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -120,12 +121,13 @@ def _pause(error: TransientError, interval_seconds: float) -> float:
 
 
 def idempotency_key(purpose: str = "") -> str:
-    """Return the idempotency key of the current step: ``<workflow id>:<step number>[:purpose]``.
+    """Return the idempotency key of the current step: ``<lineage id>:<step number>[:purpose]``.
 
-    The key depends only on the workflow id and the step's position, both of which are the same
-    when the step runs again (retry, crash recovery, ``rewind``), so a remote system that
-    honours the key applies the effect once. A ``fork`` is a new run with a new id and therefore
-    new keys. ``purpose`` tells two external calls made by one step apart.
+    The key depends only on the run's lineage id (its workflow id, or for a replay
+    ``<id>#replay-<n>`` the id of the original) and the step's position, both of which are
+    the same when the step runs again (retry, crash recovery, ``rewind``, a replay), so a
+    remote system that honours the key applies the effect once. A ``fork`` under a random id
+    is a new lineage and gets new keys. ``purpose`` tells two calls made by one step apart.
 
     Raises:
         ConfigError: when called outside a step.
@@ -136,7 +138,7 @@ def idempotency_key(purpose: str = "") -> str:
             "idempotency_key() was called outside a workflow step",
             remediation="Call it from a function decorated with external_step.",
         )
-    key = f"{workflow_id}:{step_number}"
+    key = f"{lineage_id(workflow_id)}:{step_number}"
     return f"{key}:{purpose}" if purpose else key
 
 
