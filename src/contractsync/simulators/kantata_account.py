@@ -22,16 +22,16 @@ KEYS = {subject: key for key, subject in SUBJECTS.items()}
 EVENT_PREFIX = {"workspaces": "workspace", "stories": "story", "time_entries": "time_entry"}
 STORY_TYPES = frozenset({"task", "deliverable", "milestone", "issue"})
 STORY_STATES = frozenset({"not started", "started", "needs feedback", "completed", "blocked"})
+_WRITABLE = {
+    "workspaces": "title description creator_role start_date due_date budgeted price_in_cents "
+    "currency archived",
+    "stories": "title description story_type state workspace_id start_date due_date position "
+    "budget_estimate_in_cents parent_id",
+    "time_entries": "workspace_id story_id user_id date_performed time_in_minutes billable notes "
+    "rate_in_cents cost_rate_in_cents currency approved",
+}
 FIELDS: dict[str, frozenset[str]] = {
-    "workspaces": frozenset(
-        ["title", "description", "creator_role", "start_date", "due_date", "budgeted", "price_in_cents", "currency", "archived"]
-    ),
-    "stories": frozenset(
-        ["title", "description", "story_type", "state", "workspace_id", "start_date", "due_date", "position", "budget_estimate_in_cents", "parent_id"]
-    ),
-    "time_entries": frozenset(
-        ["workspace_id", "story_id", "user_id", "date_performed", "time_in_minutes", "billable", "notes", "rate_in_cents", "cost_rate_in_cents", "currency", "approved"]
-    ),
+    key: frozenset(names.split()) for key, names in _WRITABLE.items()
 }
 """Writable attributes; others are ignored, as Kantata ignores unpermitted parameters."""
 REFERENCE_FIELDS = (

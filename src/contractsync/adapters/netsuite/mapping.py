@@ -1,29 +1,8 @@
 """Pure mapping between the canonical model and NetSuite records (no I/O).
 
-======================  ==================================================================
-canonical               NetSuite
-======================  ==================================================================
-Customer.id             customer ``externalId`` (escaped, see ``external_id``)
-legal_name              companyName
-is_business             not isPerson
-billing_country/region  addressBook: the default billing address's country / state
-tax_ids                 vatRegNumber (the VAT id of the billing country) and
-                        <tax ids field>: ``scheme:value`` pairs joined by ``;``
-LegalEntity.erp_company subsidiary (internal id)
-Project                 job: externalId = project id, companyName = name, parent = customer
-BillingMilestone        projecttask: externalId = ``<contract>__<milestone>``, plannedWork 0
-                        (NetSuite derives isMilestone; it is not settable over REST)
-Contract                salesOrder: externalId = contract id, memo = title, start/endDate =
-                        term, one item line per contract line (amount = its scheduled total),
-                        <basis field> = the contract as pushed (JSON)
-BillingSchedule         billingSchedule: externalId = contract id, one ``milestone`` row per
-                        entry (milestoneDate = invoice date, milestoneAmount, <entry key>)
-invoice key             invoice: externalId = ``<contract>__<key>``, createdFrom = the order
-======================  ==================================================================
-
-Reading back (``contract_from_order``) starts from the contract as pushed and takes what a
-person can edit in NetSuite from the live records: title, term, fixed-fee line amounts and
-the milestone amounts and dates of the billing schedule.
+The field map is in ``docs/systems.md`` (NetSuite). Every record the hub writes is keyed by an
+``externalId`` from ``external_id``; reading back (``contract_from_order``) starts from the
+contract as pushed and takes what a person can edit in NetSuite from the live records.
 """
 
 from __future__ import annotations
