@@ -201,3 +201,18 @@ def test_with_20_percent_errors_and_10_percent_lost_writes_nothing_is_duplicated
         for r in sim.account.references.values()
     ]
     assert len(links) == len(set(links)) == 5 * len(keys)
+
+
+def test_the_tracker_plugs_into_the_polling_ingress_feed_poller(
+    tracker: KantataProjectTracker, sim: KantataSimulator
+) -> None:
+    from contractsync.adapters.ingress.feed_poller import FeedPoller
+
+    ref = tracker.upsert_project(samples.project("P-7"), samples.contract("P-7"))
+    complete(sim, ref.id, "Milestone 1")
+    poller = FeedPoller.of_tracker(tracker)
+    batch = poller.poll(None, 10)
+    assert [e.event_type for e in batch.events] == ["milestone.completed"]
+    assert batch.next_cursor is not None
+    assert not batch.has_more
+    assert poller.poll(batch.next_cursor, 10).next_cursor is None  # caught up: keep the cursor
