@@ -81,6 +81,36 @@ class TrackerEvent(ValueObject):
     data: dict[str, str] = Field(default_factory=dict)
 
 
+class PlannedMilestone(ValueObject):
+    """One billing milestone as the PSA plans it (a milestone task or story).
+
+    ``amount`` is None when the PSA does not hold milestone amounts; ``status`` is the PSA's
+    own view of delivery (the PSA is the system of record for completion).
+    """
+
+    id: str = Field(min_length=1, description="The canonical milestone id the PSA links to.")
+    name: str
+    due_date: date | None = None
+    amount: Money | None = None
+    status: Literal["open", "completed"] = "open"
+
+
+class ProjectPlan(ValueObject):
+    """The PSA's plan of one delivery project: its dates and milestones, for reconciliation."""
+
+    project: ExternalRef
+    project_id: str = Field(min_length=1, description="The canonical project id.")
+    contract_id: str | None = Field(default=None, description="The contract it delivers.")
+    name: str
+    start: date | None = None
+    end: date | None = None
+    milestones: tuple[PlannedMilestone, ...] = ()
+
+    def milestone(self, milestone_id: str) -> PlannedMilestone | None:
+        """Return the planned milestone with ``milestone_id``, if the plan has it."""
+        return next((m for m in self.milestones if m.id == milestone_id), None)
+
+
 class ContractSource(Protocol):
     """The CLM (or the e-signature service): where approved contract terms come from."""
 
@@ -193,6 +223,15 @@ class ProjectTracker(Protocol):
         """Events after ``cursor``; the caller persists ``next_cursor`` only after processing."""
         ...
 
+    def project_plan(self, project_id: str) -> ProjectPlan | None:
+        """The project's plan as the PSA holds it now, or None if there is no such project.
+
+        Only milestones the hub linked to a canonical milestone id are listed; dates and
+        names are the PSA's current values (hand edits included), so reconciliation can
+        compare them with the contract.
+        """
+        ...
+
     def check(self) -> SystemHealth:
         """Report reachability and authentication."""
         ...
@@ -241,6 +280,8 @@ __all__ = [
     "CustomerDirectory",
     "FinancialSystem",
     "Page",
+    "PlannedMilestone",
+    "ProjectPlan",
     "ProjectTracker",
     "SignatureRequest",
     "SignatureSource",
