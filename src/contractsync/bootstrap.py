@@ -20,6 +20,7 @@ from contractsync.ports.workflows import WorkflowDispatcher
 
 if TYPE_CHECKING:
     from contractsync.adapters.messaging.relay import OutboxRelay
+    from contractsync.services.policy import Policy
     from contractsync.workflows.engine import Engine as WorkflowEngine
     from contractsync.workflows.inbox import EngineDispatcher
     from contractsync.workflows.recovery import Worker
@@ -251,6 +252,8 @@ class ApiContainer:
         clock: The hub clock (receive times, signature timestamp windows).
         check_ready: Raises ConfigError when the hub database is unreachable or not migrated.
         close: Releases what the container holds (the database pool).
+        api_keys: The process API's keys (secrets held only as SHA-256 digests).
+        amendment_policy: The policy amendment plans are decided by (dry runs too).
     """
 
     settings: Settings
@@ -260,6 +263,8 @@ class ApiContainer:
     clock: Clock
     check_ready: Callable[[], None]
     close: Callable[[], None] = lambda: None
+    api_keys: tuple[ApiKey, ...] = ()
+    amendment_policy: Policy | None = None
 
 
 def build_webhook_sources(settings: Settings, *, clock: Clock) -> dict[str, WebhookSource]:
@@ -333,9 +338,10 @@ def build_api(
     if dispatcher is None:
         built = build_dispatcher(settings)
         dispatcher, release = built, built.close
+    keys, policy = build_api_keys(settings), build_amendment_policy(settings)
     if uow_factory is not None:
         return ApiContainer(
-            settings, uow_factory, sources, dispatcher, clock, lambda: None, release
+            settings, uow_factory, sources, dispatcher, clock, lambda: None, release, keys, policy
         )
     engine = build_engine(settings, check_migrated=False)
 
@@ -351,4 +357,78 @@ def build_api(
         clock=clock,
         check_ready=lambda: ensure_current(engine),
         close=close,
+        api_keys=keys,
+        amendment_policy=policy,
     )
+
+
+MIN_API_KEY_LENGTH = 32
+"""Shortest accepted API key secret, in characters (about 190 bits when random base64)."""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """One process API key as the running API holds it: never the secret, only its digest.
+
+    Attributes:
+        name: The key id (audit actor, idempotency scope).
+        role: The holder's role.
+        scopes: What the key may do.
+        secret_sha256: SHA-256 of the secret, compared in constant time.
+    """
+
+    name: str
+    role: str
+    scopes: frozenset[str]
+    secret_sha256: bytes
+
+
+def build_api_keys(settings: Settings) -> tuple[ApiKey, ...]:
+    """Read every ``api.keys`` secret now and keep only its SHA-256 digest.
+
+    Raises:
+        ConfigError: A secret's variable or file is missing, or a secret is shorter than
+            :data:`MIN_API_KEY_LENGTH` (the message names the key, never the value).
+    """
+    import hashlib
+
+    from contractsync.errors import ConfigError
+
+    keys: list[ApiKey] = []
+    for configured in settings.api.keys:
+        secret = configured.secret.reveal().get_secret_value()
+        if len(secret) < MIN_API_KEY_LENGTH:
+            raise ConfigError(
+                f"the secret of API key {configured.name} is shorter than "
+                f"{MIN_API_KEY_LENGTH} characters",
+                code="config.api_key_weak",
+                remediation="Generate one with `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'`.",
+            )
+        digest = hashlib.sha256(secret.encode("utf-8")).digest()
+        keys.append(ApiKey(configured.name, configured.role, configured.granted, digest))
+    return tuple(keys)
+
+
+def build_amendment_policy(settings: Settings) -> Policy:
+    """The amendment policy: ``policy.amendments`` when set, else the shipped default.
+
+    Raises:
+        ConfigError: the file cannot be read or is not a valid policy.
+    """
+    from contractsync.errors import ConfigError
+    from contractsync.policies import load_default_policy
+    from contractsync.services.policy import parse_policy
+
+    path = settings.policy.amendments
+    if path is None:
+        return load_default_policy()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"the amendment policy {path} cannot be read",
+            code="config.policy_unreadable",
+            remediation="Fix policy.amendments, or remove it to use the shipped policy.",
+        ) from exc
+    return parse_policy(text)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -234,6 +234,90 @@ class IngressSettings(BaseModel):
     )
 
 
+ApiRole = Literal["integration-admin", "finance", "legal", "delivery", "auditor"]
+ApiScope = Literal[
+    "customers:read",
+    "contracts:read",
+    "billing:read",
+    "exceptions:read",
+    "exceptions:write",
+    "events:read",
+    "replay:write",
+    "pricing:read",
+    "audit:read",
+]
+
+_READ_SCOPES: tuple[ApiScope, ...] = ("customers:read", "contracts:read", "events:read")
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    "integration-admin": frozenset(get_args(ApiScope)),
+    "finance": frozenset(
+        {*_READ_SCOPES, "billing:read", "exceptions:read", "exceptions:write", "pricing:read"}
+    ),
+    "legal": frozenset({*_READ_SCOPES, "exceptions:read", "exceptions:write"}),
+    "delivery": frozenset({*_READ_SCOPES, "exceptions:read", "exceptions:write"}),
+    "auditor": frozenset(
+        {*_READ_SCOPES, "billing:read", "exceptions:read", "pricing:read", "audit:read"}
+    ),
+}
+"""The most each role may hold; a key's ``scopes`` can only narrow its role's set."""
+
+
+class ApiKeySettings(BaseModel):
+    """One API key of the process API: who holds it, its role and scopes, where its secret is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,63}$")] = Field(
+        title="Key id", description="Names the key in audit entries and idempotency scopes."
+    )
+    role: ApiRole = Field(title="Role", description="The holder's role; bounds its scopes.")
+    scopes: list[ApiScope] | None = Field(
+        default=None,
+        title="Scopes",
+        description="What the key may do; defaults to everything its role may hold.",
+    )
+    secret: SecretRef = Field(
+        title="Key secret",
+        description="The bearer token, by env var or file (at least 32 characters).",
+    )
+
+    @model_validator(mode="after")
+    def _scopes_within_role(self) -> ApiKeySettings:
+        beyond = sorted(set(self.scopes or ()) - ROLE_SCOPES[self.role])
+        if beyond:
+            raise ValueError(f"role {self.role} may not hold {', '.join(beyond)}")
+        return self
+
+    @property
+    def granted(self) -> frozenset[str]:
+        """The scopes the key holds: the ones listed, else its role's."""
+        return ROLE_SCOPES[self.role] if self.scopes is None else frozenset(self.scopes)
+
+
+class ApiSettings(BaseModel):
+    """The process API (``/api/v1``): its keys and how long Idempotency-Keys are kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keys: list[ApiKeySettings] = Field(
+        default_factory=list,
+        title="API keys",
+        description="Every key the API accepts as `Authorization: Bearer <secret>`; none: "
+        "every /api/v1 request gets 401.",
+    )
+    idempotency_hours: int = Field(
+        default=24, ge=24, le=24 * 30, title="Hours an Idempotency-Key is remembered"
+    )
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ApiSettings:
+        names = [key.name for key in self.keys]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"api.keys names {', '.join(twice)} more than once")
+        return self
+
+
 class Settings(BaseSettings):
     """Everything contractsync can be configured with."""
 
@@ -249,6 +333,7 @@ class Settings(BaseSettings):
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     ingress: IngressSettings = Field(default_factory=IngressSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
     ownership: OwnershipMap = Field(
         default=DEFAULT_OWNERSHIP,
         title="System-of-record ownership",

@@ -12,7 +12,7 @@ import json
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from pydantic import AwareDatetime, Field
 from pydantic_core import to_jsonable_python
@@ -22,6 +22,9 @@ from contractsync.domain.events import BusinessEvent
 from contractsync.domain.exception_item import ExceptionItem, ExceptionStatus
 from contractsync.domain.identity import ExternalRef
 from contractsync.domain.roles import OwnerRole
+
+if TYPE_CHECKING:
+    from contractsync.ports.views import ProcessViews
 
 
 class InboxStatus(StrEnum):
@@ -330,6 +333,62 @@ class PollCursors(Protocol):
         ...
 
 
+class IdempotencyRecord(ValueObject):
+    """One Idempotency-Key of the process API: the request it first came with and its answer.
+
+    ``status_code`` and ``response`` stay None while the first request is still running.
+    """
+
+    scope: str = Field(description="Whose key it is: the API key id.")
+    key: str
+    request_hash: str = Field(description="SHA-256 of the method, path and body it came with.")
+    created_at: AwareDatetime
+    status_code: int | None = None
+    response: dict[str, Any] | None = None
+
+    @property
+    def is_in_flight(self) -> bool:
+        """True while the first request with this key has not finished."""
+        return self.status_code is None
+
+
+class IdempotencyKeys(Protocol):
+    """Idempotency-Key records, unique per (scope, key), kept at least as long as promised."""
+
+    def claim(
+        self,
+        scope: str,
+        key: str,
+        *,
+        request_hash: str,
+        abandoned_before: datetime,
+        expired_before: datetime,
+    ) -> IdempotencyRecord | None:
+        """Claim ``key`` for a request about to run.
+
+        The claim is one insert guarded by the (scope, key) primary key, so of two
+        concurrent claimers exactly one wins (commit the unit right after the claim). An
+        unfinished claim made before ``abandoned_before`` (its process died) and any record
+        made before ``expired_before`` are replaced as if absent.
+
+        Returns:
+            None when this request holds the key now; otherwise the record already there.
+        """
+        ...
+
+    def complete(self, scope: str, key: str, *, status_code: int, response: dict[str, Any]) -> None:
+        """Store the answer of the request holding the key (JSON-ready ``response``)."""
+        ...
+
+    def release(self, scope: str, key: str) -> None:
+        """Forget an unfinished claim: the request failed, so a retry may run it again."""
+        ...
+
+    def purge(self, *, created_before: datetime) -> int:
+        """Delete records made before ``created_before``; return how many."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository. Use as a context manager; commit explicitly.
 
@@ -370,6 +429,16 @@ class UnitOfWork(Protocol):
     @property
     def cursors(self) -> PollCursors:
         """Polling ingress cursors."""
+        ...
+
+    @property
+    def idempotency(self) -> IdempotencyKeys:
+        """Idempotency-Key records of the process API."""
+        ...
+
+    @property
+    def views(self) -> ProcessViews:
+        """Read-only listings for the process API (pages, histories, timelines)."""
         ...
 
     def __enter__(self) -> Self: ...

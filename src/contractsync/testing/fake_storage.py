@@ -18,6 +18,7 @@ from contractsync.ports.clock import Clock
 from contractsync.ports.storage import (
     GENESIS_HASH,
     AuditEntry,
+    IdempotencyRecord,
     InboxMessage,
     InboxStatus,
     OutboxEntry,
@@ -42,6 +43,10 @@ class InMemoryStore:
     records: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     refs: dict[tuple[str, str, str], tuple[str, str]] = field(default_factory=dict)
     cursors: dict[str, str] = field(default_factory=dict)
+    idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
+    record_meta: dict[tuple[str, str], list[tuple[datetime, str]]] = field(default_factory=dict)
+    """Per record, each version's (recorded_at, cause), beside ``records``."""
+    linked_at: dict[tuple[str, str, str], datetime] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def snapshot(self) -> InMemoryStore:
@@ -54,6 +59,9 @@ class InMemoryStore:
             records={k: list(v) for k, v in self.records.items()},
             refs=dict(self.refs),
             cursors=dict(self.cursors),
+            idempotency=dict(self.idempotency),
+            record_meta={k: list(v) for k, v in self.record_meta.items()},
+            linked_at=dict(self.linked_at),
         )
 
 
@@ -292,6 +300,8 @@ class FakeRecords(_Repository):
                 code="record.version_conflict",
             )
         history.append(copy.deepcopy(document))
+        meta = self._state.record_meta.setdefault((kind, record_id), [])
+        meta.append((self._uow.clock.now(), cause))
 
     def versions(self, kind: str, record_id: str) -> Sequence[dict[str, Any]]:
         """Every version, oldest first."""
@@ -320,6 +330,7 @@ class FakeExternalRefs(_Repository):
                 code="ref.record_has_other_id",
             )
         self._state.refs[key] = (record_kind, record_id)
+        self._state.linked_at[key] = self._uow.clock.now()
 
     def resolve(self, ref: ExternalRef) -> tuple[str, str] | None:
         """The (record_kind, record_id) ``ref`` stands for."""
@@ -352,3 +363,50 @@ class FakePollCursors(_Repository):
             return False
         self._state.cursors[source] = cursor
         return True
+
+
+class FakeIdempotencyKeys(_Repository):
+    """The Idempotency-Key port in memory (the store's lock serialises claimers)."""
+
+    def claim(
+        self,
+        scope: str,
+        key: str,
+        *,
+        request_hash: str,
+        abandoned_before: datetime,
+        expired_before: datetime,
+    ) -> IdempotencyRecord | None:
+        """Claim (``scope``, ``key``); None if this call holds it, else the record there."""
+        found = self._state.idempotency.get((scope, key))
+        if found is not None and (
+            found.created_at < expired_before
+            or (found.is_in_flight and found.created_at < abandoned_before)
+        ):
+            found = None
+        if found is not None:
+            return found
+        self._state.idempotency[(scope, key)] = IdempotencyRecord(
+            scope=scope, key=key, request_hash=request_hash, created_at=self._uow.clock.now()
+        )
+        return None
+
+    def complete(self, scope: str, key: str, *, status_code: int, response: dict[str, Any]) -> None:
+        """Store the answer of the request holding the key."""
+        found = self._state.idempotency.get((scope, key))
+        if found is not None:
+            update = {"status_code": status_code, "response": copy.deepcopy(response)}
+            self._state.idempotency[(scope, key)] = found.model_copy(update=update)
+
+    def release(self, scope: str, key: str) -> None:
+        """Forget the key if its request is unfinished."""
+        found = self._state.idempotency.get((scope, key))
+        if found is not None and found.is_in_flight:
+            del self._state.idempotency[(scope, key)]
+
+    def purge(self, *, created_before: datetime) -> int:
+        """Delete records made before ``created_before``."""
+        old = [k for k, r in self._state.idempotency.items() if r.created_at < created_before]
+        for each in old:
+            del self._state.idempotency[each]
+        return len(old)

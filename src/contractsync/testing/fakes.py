@@ -11,12 +11,14 @@ from contractsync.testing.fake_storage import (
     FakeAuditLog,
     FakeExceptionQueue,
     FakeExternalRefs,
+    FakeIdempotencyKeys,
     FakeInbox,
     FakeOutbox,
     FakePollCursors,
     FakeRecords,
     InMemoryStore,
 )
+from contractsync.testing.fake_views import FakeProcessViews
 
 
 class FixedClock:
@@ -53,6 +55,8 @@ class InMemoryUnitOfWork:
         self.records = FakeRecords(self)
         self.refs = FakeExternalRefs(self)
         self.cursors = FakePollCursors(self)
+        self.idempotency = FakeIdempotencyKeys(self)
+        self.views = FakeProcessViews(self)
         self._working: InMemoryStore | None = None
         self._is_open = False
         self.commits = 0
@@ -79,7 +83,18 @@ class InMemoryUnitOfWork:
         """Publish everything written since the last commit."""
         if self._working is not None:
             working, self._working = self._working, None
-            for name in ("inbox", "outbox", "exceptions", "audit", "records", "refs", "cursors"):
+            for name in (
+                "inbox",
+                "outbox",
+                "exceptions",
+                "audit",
+                "records",
+                "refs",
+                "cursors",
+                "idempotency",
+                "record_meta",
+                "linked_at",
+            ):
                 setattr(self.store, name, getattr(working, name))
             self.store.lock.release()
         self.commits += 1

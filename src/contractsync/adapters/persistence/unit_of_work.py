@@ -8,11 +8,13 @@ from sqlalchemy import Connection, Engine
 
 from contractsync.adapters.persistence.audit_log import SqlAuditLog
 from contractsync.adapters.persistence.exception_queue import SqlExceptionQueue
+from contractsync.adapters.persistence.idempotency import SqlIdempotencyKeys
 from contractsync.adapters.persistence.inbox import SqlInbox
 from contractsync.adapters.persistence.outbox import SqlOutbox
 from contractsync.adapters.persistence.poll_cursors import SqlPollCursors
 from contractsync.adapters.persistence.records import SqlRecords
 from contractsync.adapters.persistence.refs import SqlExternalRefs
+from contractsync.adapters.persistence.views import SqlProcessViews
 from contractsync.ports.clock import Clock
 
 
@@ -34,6 +36,8 @@ class SqlUnitOfWork:
     records: SqlRecords
     refs: SqlExternalRefs
     cursors: SqlPollCursors
+    idempotency: SqlIdempotencyKeys
+    views: SqlProcessViews
 
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self.engine = engine
@@ -52,6 +56,8 @@ class SqlUnitOfWork:
         self.records = SqlRecords(connection, self.clock)
         self.refs = SqlExternalRefs(connection, self.clock)
         self.cursors = SqlPollCursors(connection, self.clock)
+        self.idempotency = SqlIdempotencyKeys(connection, self.clock)
+        self.views = SqlProcessViews(connection, self.clock)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -11,6 +11,7 @@ from contractsync.bootstrap import ApiContainer
 from contractsync.entrypoints.api.metrics import ApiMetrics, LatencyMiddleware
 from contractsync.entrypoints.api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from contractsync.entrypoints.api.routes.health import health_router
+from contractsync.entrypoints.api.routes.process import process_router
 from contractsync.entrypoints.api.routes.webhooks import webhook_router
 
 
@@ -34,6 +35,7 @@ def create_app(container: ApiContainer) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(webhook_router(container, metrics))
     app.include_router(health_router(container, metrics))
+    app.include_router(process_router(container))
     app.add_middleware(LatencyMiddleware, metrics=metrics)
     app.openapi = lambda: _openapi_with_problem_media_type(app)  # type: ignore[method-assign]
     return app

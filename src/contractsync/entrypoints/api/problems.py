@@ -38,11 +38,14 @@ _STATUS_OF_DATA_CODE = {
 _TITLES = {
     400: "Bad request",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    412: "Precondition failed",
     413: "Content too large",
     422: "Unprocessable content",
+    428: "Precondition required",
     500: "Internal server error",
     503: "Service unavailable",
 }
@@ -250,12 +253,23 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def not_found(kind: str, record_id: str) -> ProblemError:
+    """The 404 problem for a ``kind`` record the hub does not hold (code ``<kind>.not_found``)."""
+    return ProblemError(
+        404,
+        f"{kind}.not_found",
+        f"There is no {kind.replace('_', ' ')} {record_id}.",
+        remediation=f"List the {kind.replace('_', ' ')}s and use one of their ids.",
+    )
+
+
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
     "FieldProblem",
     "Problem",
     "ProblemError",
     "install_problem_handlers",
+    "not_found",
     "problem_response",
     "problem_responses",
     "status_of",

@@ -1,0 +1,266 @@
+"""``/exceptions``: list and read ExceptionItems (with ETags) and act on them with If-Match."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+
+from contractsync.bootstrap import ApiContainer
+from contractsync.domain.exception_item import ExceptionItem, ExceptionStatus
+from contractsync.domain.roles import OwnerRole
+from contractsync.entrypoints.api.idempotency import idempotency_key_header
+from contractsync.entrypoints.api.pagination import Paging, cut
+from contractsync.entrypoints.api.problems import ProblemError, not_found
+from contractsync.entrypoints.api.process_route import ProcessRoute, documented
+from contractsync.entrypoints.api.routes.customers import RecordId
+from contractsync.entrypoints.api.schemas.activity import (
+    AssignRequest,
+    DismissRequest,
+    ExceptionResponse,
+    ExceptionView,
+    ResolveRequest,
+    RetryResponse,
+)
+from contractsync.entrypoints.api.schemas.common import Page
+from contractsync.entrypoints.api.security import Principal, require
+from contractsync.ports.storage import UnitOfWork
+from contractsync.services import exception_queue as queue
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        max_length=1024,
+        description="The item's ETag from GET /exceptions/{id}; required (428 without it, "
+        "412 when the item changed since).",
+    ),
+]
+
+_WRITE = [Depends(idempotency_key_header)]
+_ACTION_RESPONSES = documented(400, 404, 409, 412, 428, etag=True)
+
+
+def etag_of(item: ExceptionItem) -> str:
+    """The strong ETag of an item's current content."""
+    digest = hashlib.sha256(item.model_dump_json().encode("utf-8")).hexdigest()
+    return f'"{digest[:32]}"'
+
+
+def matches(if_match: str, etag: str) -> bool:
+    """True when an If-Match value names ``etag`` (strong comparison) or is ``*``."""
+    tags = [tag.strip() for tag in if_match.split(",")]
+    return "*" in tags or etag in tags
+
+
+def exceptions_router(container: ApiContainer) -> APIRouter:
+    """The router serving the exception queue."""
+    router = APIRouter(tags=["exceptions"], route_class=ProcessRoute)
+
+    @router.get(
+        "/exceptions",
+        response_model=Page[ExceptionView],
+        operation_id="listExceptions",
+        summary="List exception items, oldest first",
+        responses=documented(paged=True),
+        dependencies=[require("exceptions:read")],
+    )
+    def list_exceptions(
+        request: Request,
+        response: Response,
+        page: Paging,
+        status: Annotated[list[ExceptionStatus] | None, Query()] = None,
+        owner: Annotated[OwnerRole | None, Query()] = None,
+        contract_id: Annotated[
+            str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+        ] = None,
+    ) -> Page[ExceptionView]:
+        """Items by creation time then id, filtered by status (any of), owner and contract."""
+        after = page.position("exceptions")
+        with container.uow_factory() as uow:
+            rows = uow.exceptions.list(
+                status=status or (),
+                owner=owner,
+                contract_id=contract_id,
+                limit=page.limit + 1,
+                after=after,
+            )
+        items, next_cursor = cut(
+            rows,
+            page,
+            listing="exceptions",
+            position_of=lambda item: item.id,
+            request=request,
+            response=response,
+        )
+        views = [ExceptionView.model_validate(i.model_dump(mode="json")) for i in items]
+        return Page[ExceptionView](items=views, next_cursor=next_cursor)
+
+    @router.get(
+        "/exceptions/{item_id}",
+        response_model=ExceptionResponse,
+        operation_id="getException",
+        summary="Read one exception item (with its ETag)",
+        responses=documented(404, etag=True),
+        dependencies=[require("exceptions:read")],
+    )
+    def get_exception(item_id: RecordId, response: Response) -> ExceptionResponse:
+        """The item; its ``ETag`` is what its actions need as ``If-Match``."""
+        with container.uow_factory() as uow:
+            item = uow.exceptions.get(item_id)
+        if item is None:
+            raise not_found("exception", item_id)
+        response.headers["ETag"] = etag_of(item)
+        return ExceptionResponse.model_validate(item.model_dump(mode="json"))
+
+    def act(
+        item_id: str,
+        if_match: str | None,
+        response: Response,
+        action: Callable[[UnitOfWork], Any],
+    ) -> tuple[ExceptionItem, Any]:
+        if if_match is None:
+            raise ProblemError(
+                428,
+                "precondition.required",
+                "Actions on an exception item need If-Match.",
+                remediation="GET the item, then send its ETag as If-Match.",
+            )
+        with container.uow_factory() as uow:
+            item = uow.exceptions.get(item_id)
+            if item is None:
+                raise not_found("exception", item_id)
+            if not matches(if_match, etag_of(item)):
+                raise _stale(item_id)
+            outcome = action(uow)
+            changed = uow.exceptions.get(item_id)
+            # Every action appends exactly one history step: more means someone else acted
+            # between our read and the service's.
+            if changed is None or changed.history[:-1] != item.history:
+                raise _stale(item_id)
+            uow.commit()
+        response.headers["ETag"] = etag_of(changed)
+        return changed, outcome
+
+    @router.post(
+        "/exceptions/{item_id}:assign",
+        response_model=ExceptionResponse,
+        operation_id="assignException",
+        summary="Assign an exception item",
+        responses=_ACTION_RESPONSES,
+        dependencies=_WRITE,
+    )
+    def assign(
+        item_id: RecordId,
+        body: AssignRequest,
+        if_match: IfMatch,
+        response: Response,
+        principal: Annotated[Principal, require("exceptions:write")],
+    ) -> ExceptionResponse:
+        """Give the item to ``assignee``; audited."""
+        item, _ = act(
+            item_id,
+            if_match,
+            response,
+            lambda uow: queue.assign(
+                uow, container.clock, item_id, to=body.assignee, actor=principal.actor
+            ),
+        )
+        return ExceptionResponse.model_validate(item.model_dump(mode="json"))
+
+    @router.post(
+        "/exceptions/{item_id}:retry",
+        response_model=RetryResponse,
+        operation_id="retryException",
+        summary="Retry an exception item",
+        responses=_ACTION_RESPONSES,
+        dependencies=_WRITE,
+    )
+    def retry(
+        item_id: RecordId,
+        if_match: IfMatch,
+        response: Response,
+        principal: Annotated[Principal, require("exceptions:write")],
+    ) -> RetryResponse:
+        """Mark the item retried (audited) and say which workflow or message runs again."""
+        item, rerun = act(
+            item_id,
+            if_match,
+            response,
+            lambda uow: queue.retry(uow, container.clock, item_id, actor=principal.actor),
+        )
+        fields = item.model_dump(mode="json") | {"rerun": {"kind": rerun.kind, "id": rerun.id}}
+        return RetryResponse.model_validate(fields)
+
+    @router.post(
+        "/exceptions/{item_id}:resolve",
+        response_model=ExceptionResponse,
+        operation_id="resolveException",
+        summary="Resolve an exception item",
+        responses=_ACTION_RESPONSES,
+        dependencies=_WRITE,
+    )
+    def resolve(
+        item_id: RecordId,
+        body: ResolveRequest,
+        if_match: IfMatch,
+        response: Response,
+        principal: Annotated[Principal, require("exceptions:write")],
+    ) -> ExceptionResponse:
+        """Close the item as fixed, with corrected data for the waiting flow if any."""
+        item, _ = act(
+            item_id,
+            if_match,
+            response,
+            lambda uow: queue.resolve(
+                uow,
+                container.clock,
+                item_id,
+                actor=principal.actor,
+                note=body.note,
+                corrected_data=body.corrected_data,
+            ),
+        )
+        return ExceptionResponse.model_validate(item.model_dump(mode="json"))
+
+    @router.post(
+        "/exceptions/{item_id}:dismiss",
+        response_model=ExceptionResponse,
+        operation_id="dismissException",
+        summary="Dismiss an exception item",
+        responses=_ACTION_RESPONSES,
+        dependencies=_WRITE,
+    )
+    def dismiss(
+        item_id: RecordId,
+        body: DismissRequest,
+        if_match: IfMatch,
+        response: Response,
+        principal: Annotated[Principal, require("exceptions:write")],
+    ) -> ExceptionResponse:
+        """Close the item without a fix; the reason is audited."""
+        item, _ = act(
+            item_id,
+            if_match,
+            response,
+            lambda uow: queue.dismiss(
+                uow, container.clock, item_id, actor=principal.actor, reason=body.reason
+            ),
+        )
+        return ExceptionResponse.model_validate(item.model_dump(mode="json"))
+
+    return router
+
+
+def _stale(item_id: str) -> ProblemError:
+    return ProblemError(
+        412,
+        "precondition.failed",
+        f"Exception item {item_id} changed since the ETag given in If-Match.",
+        remediation="GET the item again, check it, and retry with its new ETag.",
+    )
+
+
+__all__ = ["IfMatch", "etag_of", "exceptions_router", "matches"]

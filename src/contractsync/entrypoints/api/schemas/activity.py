@@ -1,0 +1,140 @@
+"""DTOs of business events, exception items and contract lineage."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, Field
+
+from contractsync.entrypoints.api.masking import free_form, priced
+from contractsync.entrypoints.api.schemas.common import Dto, MaskedResponse, MoneyView, RefView
+
+
+class EventView(Dto):
+    """A business event from the outbox (CloudEvents ``type`` and attributes)."""
+
+    seq: int = Field(description="Outbox position; newer events have larger numbers.")
+    id: str
+    type: str
+    subject: str
+    correlation_id: str = Field(description="The contract lineage id.")
+    occurred_at: AwareDatetime
+    published_at: AwareDatetime | None = None
+    data: dict[str, Any] | None = free_form("The event data.")
+
+
+class ExceptionActionView(Dto):
+    """One step in an item's history."""
+
+    at: AwareDatetime
+    actor: str
+    action: str
+    status: str
+    note: str = ""
+
+
+class ExceptionView(Dto):
+    """Work the hub could not finish on its own, with its owner and evidence."""
+
+    id: str
+    code: str
+    message: str
+    owner: str
+    severity: str
+    money_at_risk: MoneyView | None = priced("What is at stake.")
+    sla_due: AwareDatetime
+    status: str
+    contract_id: str | None = None
+    subject: RefView | None = None
+    assignee: str | None = None
+    remediation: str
+    evidence: dict[str, Any] | None = free_form("What proves the problem.")
+    created_at: AwareDatetime
+    history: list[ExceptionActionView] = Field(default_factory=list)
+
+
+class ExceptionResponse(ExceptionView, MaskedResponse):
+    """One exception item; its ETag is the If-Match value for its actions."""
+
+
+class RerunView(Dto):
+    """What a retry runs again."""
+
+    kind: Literal["workflow", "inbox_message"]
+    id: str
+
+
+class RetryResponse(ExceptionView, MaskedResponse):
+    """The retried item and what runs again."""
+
+    rerun: RerunView
+
+
+class AssignRequest(Dto):
+    """Give an item to someone."""
+
+    assignee: str = Field(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f]+$")
+
+
+class ResolveRequest(Dto):
+    """Close an item as fixed."""
+
+    note: str = Field(min_length=1, max_length=2000)
+    corrected_data: dict[str, Any] | None = Field(
+        default=None, description="Corrected data for the flow waiting on the item."
+    )
+
+
+class DismissRequest(Dto):
+    """Close an item without a fix."""
+
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+
+
+class LineageRef(Dto):
+    """One system's ref for the contract, its customer or one of its projects."""
+
+    record_kind: str
+    record_id: str
+    system: str
+    kind: str
+    id: str
+    linked_at: AwareDatetime
+
+
+class LineageEntry(Dto):
+    """One thing that happened to the contract, in time order."""
+
+    at: AwareDatetime
+    kind: Literal["inbox_message", "version", "ref_linked", "event", "exception"]
+    id: str = Field(description="Message, event or item id; record id@version for versions.")
+    summary: str = Field(description="What happened, without prices.")
+    source: str | None = Field(default=None, description="The system it came from or went to.")
+
+
+class LineageResponse(MaskedResponse):
+    """Every system's refs for a contract and what touched it, oldest first (paged)."""
+
+    contract_id: str
+    correlation_id: str = Field(description="The lineage id events carry: the contract id.")
+    customer_id: str
+    project_ids: list[str]
+    refs: list[LineageRef]
+    items: list[LineageEntry]
+    next_cursor: str | None = None
+
+
+__all__ = [
+    "AssignRequest",
+    "DismissRequest",
+    "EventView",
+    "ExceptionActionView",
+    "ExceptionResponse",
+    "ExceptionView",
+    "LineageEntry",
+    "LineageRef",
+    "LineageResponse",
+    "RerunView",
+    "ResolveRequest",
+    "RetryResponse",
+]

@@ -1,0 +1,249 @@
+"""Seed data for process API tests: sample contracts stored through the ports and services.
+
+Every money amount of the *canary* contract is shifted by an amount ending in ``.37`` (milestone
+shifts are added to their line's fee, so the sums still hold); those amounts, plus the money at
+risk and invoice amounts planted beside them, are the canaries no key without
+``pricing:read`` may ever see.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from contractsync.adapters.samples import SampleCase, load_samples
+from contractsync.domain.contract import Contract
+from contractsync.domain.events import BusinessEvent, EventType
+from contractsync.domain.identity import ExternalRef
+from contractsync.domain.money import Money
+from contractsync.domain.project import Project, ProjectStatus
+from contractsync.domain.roles import OwnerRole, Severity
+from contractsync.ports.storage import InboxMessage, InboxStatus, UnitOfWork
+from contractsync.services.exception_queue import raise_exception
+from contractsync.testing.fakes import FixedClock
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+CANARY_CASE = "01-harborview-erp-rollout"
+SEEDED_CASES = (
+    "01-harborview-erp-rollout",
+    "02-hanseatic-data-platform",
+    "03-rijnmond-advisory-retainer",
+    "04-thameside-analytics-subscription",
+    "05-cascadia-security-export",
+)
+ADMIN_KEY = "admin-key-" + "a" * 40
+FINANCE_KEY = "finance-key-" + "f" * 40
+LEGAL_KEY = "legal-key-" + "l" * 40
+DELIVERY_KEY = "delivery-key-" + "d" * 40
+AUDITOR_KEY = "auditor-key-" + "u" * 40
+KEYS = {
+    "admin": ("integration-admin", ADMIN_KEY),
+    "finance": ("finance", FINANCE_KEY),
+    "legal": ("legal", LEGAL_KEY),
+    "delivery": ("delivery", DELIVERY_KEY),
+    "auditor": ("auditor", AUDITOR_KEY),
+}
+
+
+def api_settings(monkeypatch: Any) -> dict[str, Any]:
+    """The ``api`` settings section with one key per role, secrets in env vars."""
+    keys = []
+    for name, (role, secret) in KEYS.items():
+        variable = f"TEST_API_KEY_{name.upper()}"
+        monkeypatch.setenv(variable, secret)
+        keys.append({"name": name, "role": role, "secret": {"env": variable}})
+    return {"keys": keys}
+
+
+def bearer(secret: str) -> dict[str, str]:
+    """The Authorization header of ``secret``."""
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@dataclass
+class Seeded:
+    """What was stored, for tests to look up."""
+
+    contracts: list[str] = field(default_factory=list)
+    customers: list[str] = field(default_factory=list)
+    projects: list[str] = field(default_factory=list)
+    exceptions: list[str] = field(default_factory=list)
+    invoices: list[str] = field(default_factory=list)
+    cases: dict[str, SampleCase] = field(default_factory=dict)
+    canaries: set[str] = field(default_factory=set)
+
+
+def _shift(document: dict[str, Any], canaries: set[str]) -> dict[str, Any]:
+    """Shift every amount of a contract document so it ends in .37 (sums preserved)."""
+    for line in document["lines"]:
+        billing = line["billing"]
+        if billing["model"] == "fixed_fee":
+            if billing["milestones"]:
+                billing["milestones"][0]["amount"]["amount"] = str(
+                    Decimal(billing["milestones"][0]["amount"]["amount"]) + Decimal("7313.37")
+                )
+            billing["amount"]["amount"] = str(
+                Decimal(billing["amount"]["amount"]) + Decimal("7313.37")
+            )
+        for key, shift in (
+            ("cap", "70000.37"),
+            ("monthly_fee", "7313.37"),
+            ("price_per_period", "7313.37"),
+        ):
+            if billing.get(key):
+                billing[key]["amount"] = str(Decimal(billing[key]["amount"]) + Decimal(shift))
+    for card in document["rate_cards"]:
+        for rate in card["rates"]:
+            rate["hourly"]["amount"] = str(Decimal(rate["hourly"]["amount"]) + Decimal("7000.37"))
+    contract = Contract.model_validate(document)
+    dumped = contract.model_dump(mode="json")
+    _collect_money(dumped, canaries)
+    return dumped
+
+
+def _collect_money(value: Any, into: set[str]) -> None:
+    if isinstance(value, dict):
+        if {"amount", "currency"} <= value.keys():
+            into.add(str(value["amount"]))
+        for inner in value.values():
+            _collect_money(inner, into)
+    elif isinstance(value, list):
+        for inner in value:
+            _collect_money(inner, into)
+
+
+def seed_hub(uow_factory: Callable[[], UnitOfWork], clock: FixedClock) -> Seeded:
+    """Store five sample cases with refs, messages, events, invoices and exception items."""
+    samples = load_samples(EXAMPLES)
+    seeded = Seeded()
+    with uow_factory() as uow:
+        for entity in samples.reference.legal_entities:
+            uow.records.put(
+                "legal_entity", entity.code, entity.model_dump(mode="json"), version=1, cause="seed"
+            )
+        uow.commit()
+    by_name = {case.name: case for case in samples.cases}
+    for index, name in enumerate(SEEDED_CASES):
+        case = by_name[name]
+        seeded.cases[case.contract.id] = case
+        clock.advance(timedelta(minutes=5))
+        _seed_case(uow_factory, clock, case, index, seeded)
+    return seeded
+
+
+def _seed_case(
+    uow_factory: Callable[[], UnitOfWork],
+    clock: FixedClock,
+    case: SampleCase,
+    index: int,
+    seeded: Seeded,
+) -> None:
+    contract_doc = case.contract.model_dump(mode="json")
+    canaries: set[str] = set()
+    if case.name == CANARY_CASE:
+        contract_doc = _shift(contract_doc, canaries)
+    contract_id, customer_id = case.contract.id, case.customer.id
+    project = Project(
+        id=f"P-{contract_id}",
+        contract_id=contract_id,
+        customer_id=customer_id,
+        name=case.contract.title[:200],
+        status=ProjectStatus.ACTIVE,
+    )
+    currency = case.contract.currency
+    at_risk = Money.of(Decimal("55555.37") + index, currency)
+    invoiced = Money.of(Decimal("66666.37") + index, currency)
+    if case.name == CANARY_CASE:
+        canaries |= {str(at_risk.amount), str(invoiced.amount)}
+    message = InboxMessage(
+        id=f"msg-{index}",
+        source="ironclad",
+        event_id=f"wf-{index}",
+        event_type="workflow_completed",
+        received_at=clock.now(),
+        body=base64.b64encode(json.dumps(contract_doc).encode()),
+        status=InboxStatus.PROCESSED,
+    )
+    with uow_factory() as uow:
+        uow.inbox.add(message)
+        clock.advance(timedelta(seconds=1))
+        cause = f"inbox:{message.id}"
+        uow.records.put(
+            "customer", customer_id, case.customer.model_dump(mode="json"), version=1, cause=cause
+        )
+        uow.records.put("contract", contract_id, contract_doc, version=1, cause=cause)
+        uow.records.put(
+            "project", project.id, project.model_dump(mode="json"), version=1, cause=cause
+        )
+        clock.advance(timedelta(seconds=1))
+        uow.refs.link(
+            ExternalRef(system="salesforce", kind="Account", id=f"001{index:06d}"),
+            record_kind="customer",
+            record_id=customer_id,
+        )
+        uow.refs.link(
+            ExternalRef(system="ironclad", kind="workflow", id=f"wf-{index}"),
+            record_kind="contract",
+            record_id=contract_id,
+        )
+        uow.refs.link(
+            ExternalRef(system="tryton", kind="project.work", id=str(100 + index)),
+            record_kind="project",
+            record_id=project.id,
+        )
+        invoice_id = f"INV-{contract_id}"
+        uow.refs.link(
+            ExternalRef(system="tryton", kind="account.invoice", id=str(500 + index)),
+            record_kind="invoice",
+            record_id=invoice_id,
+        )
+        clock.advance(timedelta(seconds=1))
+        uow.outbox.add(
+            BusinessEvent(
+                id=f"contract.approved:{contract_id}",
+                type=EventType.CONTRACT_APPROVED,
+                subject=f"contract:{contract_id}",
+                correlation_id=contract_id,
+                occurred_at=clock.now(),
+                data={"version": 1},
+            )
+        )
+        uow.outbox.add(
+            BusinessEvent(
+                id=f"invoice.created:{invoice_id}",
+                type=EventType.INVOICE_CREATED,
+                subject=f"invoice:{invoice_id}",
+                correlation_id=contract_id,
+                occurred_at=clock.now(),
+                data={"invoice_id": invoice_id, "amount": invoiced.model_dump(mode="json")},
+            )
+        )
+        clock.advance(timedelta(seconds=1))
+        item = raise_exception(
+            uow,
+            clock,
+            code="validation.rate_missing",
+            message=f"Contract {contract_id} needs a rate for a staffed role.",
+            owner=OwnerRole.FINANCE,
+            severity=Severity.HIGH,
+            remediation="Add the rate in the CLM, then retry.",
+            evidence={
+                "inbox_message_id": message.id,
+                "money_at_risk": at_risk.model_dump(mode="json"),
+            },
+            contract_id=contract_id,
+            money_at_risk=at_risk,
+        )
+        uow.commit()
+    seeded.contracts.append(contract_id)
+    seeded.customers.append(customer_id)
+    seeded.projects.append(project.id)
+    seeded.exceptions.append(item.id)
+    seeded.invoices.append(invoice_id)
+    seeded.canaries |= canaries
