@@ -21,6 +21,7 @@ from contractsync.ports.workflows import WorkflowDispatcher
 if TYPE_CHECKING:
     from contractsync.adapters.messaging.relay import OutboxRelay
     from contractsync.services.policy import Policy
+    from contractsync.services.replay import ReplayTools
     from contractsync.workflows.engine import Engine as WorkflowEngine
     from contractsync.workflows.inbox import EngineDispatcher
     from contractsync.workflows.recovery import Worker
@@ -235,6 +236,42 @@ def build_relay(settings: Settings) -> tuple[OutboxRelay, Callable[[], None]]:
             each()
 
     return relay, close
+
+
+def build_replay_tools(settings: Settings) -> ReplayTools:
+    """What ``services.replay`` works through: the hub database and the engine's database.
+
+    Nothing runs workflows here: forks and starts are enqueued for the workers (in ``serve``
+    or ``contractsync worker``). Call ``close`` when done.
+
+    Raises:
+        ConfigError: the hub database is unreachable or not migrated.
+    """
+    from contractsync.services.replay import ReplayTools
+    from contractsync.workflows.client import EngineClient
+    from contractsync.workflows.inbox import EngineDispatcher
+    from contractsync.workflows.replay import EngineRuns
+
+    _run_workflow_hooks()
+    hub = build_engine(settings)
+    clock = build_clock()
+    try:
+        client = EngineClient(settings)
+    except BaseException:
+        hub.dispose()
+        raise
+
+    def close() -> None:
+        client.close()
+        hub.dispose()
+
+    return ReplayTools(
+        uow_factory=lambda: SqlUnitOfWork(hub, clock),
+        runs=EngineRuns(client),
+        dispatcher=EngineDispatcher.through_client(lambda: client),
+        clock=clock,
+        close=close,
+    )
 
 
 # --- HTTP API and webhook ingress ---------------------------------------------------------------

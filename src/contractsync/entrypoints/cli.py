@@ -15,6 +15,7 @@ from contractsync.entrypoints.cli_ops import audit_app, db_app, exceptions_app
 from contractsync.entrypoints.demo import default_examples_dir, run_demo
 from contractsync.entrypoints.demo_render import render_report, report_json
 from contractsync.entrypoints.erp_cli import erp_app
+from contractsync.entrypoints.replay_cli import replay_app
 from contractsync.entrypoints.schema_export import export_schemas
 from contractsync.entrypoints.serve import serve_command
 from contractsync.entrypoints.sim_cli import sim_command
@@ -33,6 +34,7 @@ app.add_typer(erp_app, name="erp")
 app.add_typer(db_app, name="db")
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(audit_app, name="audit")
+app.add_typer(replay_app, name="replay")
 app.command("serve")(serve_command)
 app.command("sim")(sim_command)
 app.command("worker")(worker_command)

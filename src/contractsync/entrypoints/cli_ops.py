@@ -20,6 +20,7 @@ from contractsync.config import load_settings
 from contractsync.domain.exception_item import ExceptionItem, ExceptionStatus
 from contractsync.domain.roles import OwnerRole
 from contractsync.entrypoints.exceptions_render import render_item, render_items
+from contractsync.entrypoints.replay_cli import replay_one
 from contractsync.errors import ContractSyncError, DataError
 from contractsync.ports.clock import Clock
 from contractsync.ports.storage import UnitOfWork
@@ -156,21 +157,8 @@ def exceptions_retry(
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Mark an item retried and say which workflow or inbound message runs again."""
-    with _unit(config) as (uow, clock):
-        try:
-            rerun = queue.retry(uow, clock, item_id, actor=_actor(actor))
-            uow.commit()
-        except ContractSyncError as error:
-            raise _fail(error) from error
-    if as_json:
-        _echo_json(
-            {"id": item_id, "status": "retried", "rerun": {"kind": rerun.kind, "id": rerun.id}}
-        )
-    else:
-        Console().print(
-            f"{item_id} retried: the {rerun.kind.replace('_', ' ')} {rerun.id} runs again"
-        )
+    """Replay what the item names, once (same as `contractsync replay exception ID`)."""
+    replay_one("exception", item_id, dry_run=False, actor=actor, config=config, as_json=as_json)
 
 
 @exceptions_app.command("resolve")

@@ -1,7 +1,9 @@
-"""The port through which accepted work reaches the durable engine."""
+"""The ports through which accepted work reaches the durable engine, and failed work is replayed."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from contractsync.ports.storage import InboxMessage
@@ -18,3 +20,60 @@ class WorkflowDispatcher(Protocol):
     def dispatch(self, message: InboxMessage) -> str:
         """Start (or find) the workflow for ``message`` and return its workflow id."""
         ...
+
+
+class RunState(StrEnum):
+    """Where a run stands, as a replay sees it."""
+
+    RUNNING = "running"
+    """Queued, running, or waiting: it may still succeed by itself."""
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    """Ended in an error, was cancelled, or gave up recovering: a replay may re-run it."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunAttempt:
+    """The newest run of a lineage: the original run, or its latest replay.
+
+    Attributes:
+        workflow_id: This run's id (``<lineage>`` or ``<lineage>#replay-<n>``).
+        lineage_id: The original run's id; idempotency keys are derived from it.
+        number: 0 for the original, n for the n-th replay.
+        state: Where the run stands.
+        failed_step: The step a replay re-runs from (the first that recorded an error;
+            1 when none did); None unless FAILED.
+        error: The run's error text when FAILED.
+    """
+
+    workflow_id: str
+    lineage_id: str
+    number: int
+    state: RunState
+    failed_step: int | None = None
+    error: str | None = None
+
+
+class WorkflowRuns(Protocol):
+    """Reads runs and replays failed ones, without a second external effect.
+
+    A replay is a new run ``<lineage>#replay-<n+1>`` forked from the failed attempt's failed
+    step: the steps before it are copied, not executed, and the steps from it on use the
+    lineage's idempotency keys, so an effect the failed attempt did apply is not applied
+    again. The new id is inserted once: two replays racing for one attempt make one run.
+    """
+
+    def latest(self, workflow_id: str) -> RunAttempt | None:
+        """The newest run in the lineage of ``workflow_id``; None when it never ran."""
+        ...
+
+    def replay(self, attempt: RunAttempt) -> str:
+        """Re-run the FAILED ``attempt`` from its failed step; return the new run's id.
+
+        Raises:
+            ConflictError: ``replay.already_running`` when replay ``number + 1`` exists.
+        """
+        ...
+
+
+__all__ = ["RunAttempt", "RunState", "WorkflowDispatcher", "WorkflowRuns"]
