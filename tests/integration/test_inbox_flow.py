@@ -87,7 +87,7 @@ def _inbox_counts(database_url: str) -> Counter[str]:
     try:
         with engine.connect() as connection:
             rows = connection.execute(select(inbox.c.status, func.count()).group_by(inbox.c.status))
-            return Counter({status: count for status, count in rows})
+            return Counter({str(status): int(count) for status, count in rows})
     finally:
         engine.dispose()
 
