@@ -10,12 +10,14 @@ count records) and gets every check of its role for free::
     def test_adapter_conforms(case: conformance.Case) -> None:
         case.run()
 
-Checks (those a role cannot support are skipped by ``cases``): an idempotent write (twice →
-one record, same ref); paging through more than one page; a 5xx → ``TransientError``; a
-throttle → retried with at least the vendor's wait until it succeeds; a validation error →
+Checks: an idempotent write (twice → one record, same ref); paging through more than one
+page; a 5xx → ``TransientError``; a throttle → retried with at least the vendor's wait until
+it succeeds (after either, the record written exists once); a validation error →
 ``DataError``; bad credentials → ``ConfigError``; a committed-but-lost write or a timeout →
 settled by lookup with no duplicate; the round trip through the vendor's mapping; and
-``check()`` reporting ok, and not ok without raising.
+``check()`` reporting ok, and not ok without raising. ``cases`` leaves out what a role cannot
+support (a source has no writes) and what a harness declares ``not_applicable``, with the
+reason (``matrix`` lists them all).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from contractsync.testing.conformance_roles import (
     Harness,
     ProjectTrackerHarness,
     Role,
+    SignatureSourceHarness,
 )
 
 
@@ -111,9 +114,17 @@ def check_server_error_is_transient(harness: Any, driver: Driver) -> None:
     harness.inject("server_error")
     if _settles_inside(harness):
         driver.probe(adapter, harness, key)  # the adapter retried the 5xx itself
-        return
-    _raises(TransientError, lambda: driver.probe(adapter, harness, key))
-    driver.probe(adapter, harness, key)
+    else:
+        _raises(TransientError, lambda: driver.probe(adapter, harness, key))
+        driver.probe(adapter, harness, key)
+    _landed_once(harness, driver, key)
+
+
+def _landed_once(harness: Any, driver: Driver, key: str) -> None:
+    """The probe's record exists exactly once after the faults (when the probe writes)."""
+    if driver.probe_kind is not None:
+        count = harness.count_records(driver.probe_kind, key)
+        assert count == 1, f"{count} {driver.probe_kind} records for {key}"
 
 
 def check_rate_limit_is_retried(harness: Any, driver: Driver) -> None:
@@ -128,16 +139,17 @@ def check_rate_limit_is_retried(harness: Any, driver: Driver) -> None:
     assert len(waits) == 2, f"expected 2 waits, got {waits}"
     if harness.expected_retry_after is not None:
         assert min(waits) >= harness.expected_retry_after, f"waited {waits}"
-    if driver.write is not None:
-        assert harness.count_records(driver.kind, key) <= 1
+    _landed_once(harness, driver, key)
 
 
 def check_validation_error_is_data_error(harness: Any, driver: Driver) -> None:
     """A refusal of the record's content is a ``DataError`` (a human fixes the data)."""
-    adapter = harness.build()
+    adapter, key = harness.build(), _key()
     driver.probe(adapter, harness, _key())
     harness.inject("validation_error")
-    _raises(DataError, lambda: driver.probe(adapter, harness, _key()))
+    _raises(DataError, lambda: driver.probe(adapter, harness, key))
+    if driver.probe_kind is not None:
+        assert harness.count_records(driver.probe_kind, key) == 0, "a refused record was kept"
 
 
 def check_bad_credentials_are_config_error(harness: Any, driver: Driver) -> None:
@@ -242,12 +254,40 @@ class Case:
         return f"{self.name}-{self.check}"
 
 
-def applies(role: Role, check: str) -> bool:
-    """True when ``check`` makes sense for ``role`` (a source has no writes ...)."""
+def not_applicable(role: Role, check: str, harness: Any = None) -> str | None:
+    """Why ``check`` does not apply to ``role`` or to one harness, or None when it does.
+
+    Args:
+        role: The port the adapter implements; some roles cannot support a check (a source
+            has no writes, the ERP port has no listing).
+        check: A name from ``CHECKS``.
+        harness: The harness class (or factory); its ``not_applicable`` mapping of check
+            name to reason opts a system out of a check its vendor has no equivalent for.
+
+    Returns:
+        The reason, or None when the check runs.
+    """
     driver = DRIVERS[role]
     if check in _NEEDS_WRITE and (driver.write is None or driver.find is None):
-        return False
-    return not (check == "paging" and driver.listing is None)
+        return f"the {role} port has no idempotent write"
+    if check == "paging" and driver.listing is None:
+        return f"the {role} port has no listing"
+    reasons: Mapping[str, str] = getattr(harness, "not_applicable", {})
+    return reasons.get(check)
+
+
+def applies(role: Role, check: str, harness: Any = None) -> bool:
+    """True when ``check`` makes sense for ``role`` and, if given, for ``harness``."""
+    return not_applicable(role, check, harness) is None
+
+
+def matrix(harnesses: Mapping[str, Callable[[], Any]]) -> dict[str, dict[str, str | None]]:
+    """Harness name -> check -> None when it runs, else why it does not apply."""
+    table: dict[str, dict[str, str | None]] = {}
+    for name, factory in harnesses.items():
+        role: Role = factory.role  # type: ignore[attr-defined]
+        table[name] = {check: not_applicable(role, check, factory) for check in CHECKS}
+    return table
 
 
 def cases(harnesses: Mapping[str, Callable[[], Any]]) -> list[Case]:
@@ -264,7 +304,7 @@ def cases(harnesses: Mapping[str, Callable[[], Any]]) -> list[Case]:
         Case(name, check, factory)
         for name, factory in harnesses.items()
         for check in CHECKS
-        if applies(factory.role, check)  # type: ignore[attr-defined]
+        if applies(factory.role, check, factory)  # type: ignore[attr-defined]
     ]
 
 
@@ -280,6 +320,9 @@ __all__ = [
     "Harness",
     "ProjectTrackerHarness",
     "Role",
+    "SignatureSourceHarness",
     "applies",
     "cases",
+    "matrix",
+    "not_applicable",
 ]

@@ -11,7 +11,13 @@ from contractsync.domain.identity import ExternalRef
 from contractsync.ports.systems import Page
 
 Fault = Literal["server_error", "rate_limit", "validation_error", "timeout", "lost_response"]
-Role = Literal["customer_directory", "financial_system", "project_tracker", "contract_source"]
+Role = Literal[
+    "customer_directory",
+    "financial_system",
+    "project_tracker",
+    "contract_source",
+    "signature_source",
+]
 
 
 class Harness(Protocol):
@@ -24,6 +30,10 @@ class Harness(Protocol):
             throttle, or None when the vendor gives no hint.
         page_size: The page ``limit`` the paging check asks for; the harness makes the
             system page at that size (a simulator operator knob).
+
+    Optional attributes: ``settles_faults`` (True when the adapter retries 5xx and settles
+    lost writes itself) and ``not_applicable`` (check name -> why the vendor has no
+    equivalent, e.g. no throttle at all); ``conformance.applies`` reads both.
     """
 
     system: str
@@ -104,12 +114,26 @@ class ContractSourceHarness(Harness, Protocol):
         ...
 
 
+class SignatureSourceHarness(Harness, Protocol):
+    """Fixtures of the e-signature role: read only, so nothing is counted."""
+
+    def seed_signatures(self, keys: list[str]) -> list[ExternalRef]:
+        """Create completed signing requests carrying contract ids ``keys``; their refs."""
+        ...
+
+    def expected_contract_id(self, ref: ExternalRef) -> str:
+        """The contract id the system holds on the signing request at ``ref``."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Driver:
     """How the generic checks call one role's port.
 
     Attributes:
         kind: The record kind ``count_records`` is asked about for ``write``.
+        probe_kind: The record kind ``probe`` writes under its key (counted after faults
+            to prove it landed once), or None when the probe only reads.
         write: An idempotent write for business key ``key``, or None for read-only roles.
         find: The lookup that settles an ambiguous ``write``.
         probe: Any call that reaches the vendor API (errors are classified on it).
@@ -119,6 +143,7 @@ class Driver:
     """
 
     kind: str
+    probe_kind: str | None
     write: Callable[[Any, Any, str], ExternalRef] | None
     find: Callable[[Any, Any, str], ExternalRef | None] | None
     probe: Callable[[Any, Any, str], object]
@@ -153,13 +178,24 @@ def _find_invoice(adapter: Any, harness: Any, key: str) -> ExternalRef | None:
     return found
 
 
-def _same_ref_twice(write: Callable[[], ExternalRef]) -> None:
+def _signature_round_trip(adapter: Any, harness: Any, key: str) -> None:
+    ref = harness.seed_signatures([key])[0]
+    found = adapter.fetch_signature(ref)
+    assert found.ref == ref, f"{found.ref} != {ref}"
+    assert found.contract_id == harness.expected_contract_id(ref) == key
+    assert found.status == "completed", found.status
+    assert found.completed_at is not None
+
+
+def _same_ref_twice(harness: Any, kind: str, key: str, write: Callable[[], ExternalRef]) -> None:
     assert write() == write(), "a repeated write returned another ref"
+    assert harness.count_records(kind, key) == 1, f"not one {kind} for {key}"
 
 
 DRIVERS: dict[Role, Driver] = {
     "customer_directory": Driver(
         kind="account",
+        probe_kind="account",
         write=lambda a, h, k: a.upsert_account(h.customer(k)),
         find=lambda a, h, k: a.find_account(k),
         probe=lambda a, h, k: a.upsert_account(h.customer(k)),
@@ -169,30 +205,45 @@ DRIVERS: dict[Role, Driver] = {
     ),
     "financial_system": Driver(
         kind="invoice",
+        probe_kind="customer",
         write=_invoice,
         find=_find_invoice,
         probe=lambda a, h, k: h.upsert_customer(a, h.customer(k)),
         listing=None,
         seed=None,
-        round_trip=lambda a, h, k: _same_ref_twice(lambda: h.upsert_customer(a, h.customer(k))),
+        round_trip=lambda a, h, k: _same_ref_twice(
+            h, "customer", k, lambda: h.upsert_customer(a, h.customer(k))
+        ),
     ),
     "project_tracker": Driver(
         kind="project",
+        probe_kind="project",
         write=lambda a, h, k: h.upsert_project(a, k),
         find=lambda a, h, k: a.find_project(k),
         probe=lambda a, h, k: h.upsert_project(a, k),
         listing=lambda a, cursor, limit: a.poll_events(cursor=cursor, limit=limit),
         seed=lambda a, h, keys: h.seed_events(len(keys)),
-        round_trip=lambda a, h, k: _same_ref_twice(lambda: h.upsert_project(a, k)),
+        round_trip=lambda a, h, k: _same_ref_twice(h, "project", k, lambda: h.upsert_project(a, k)),
     ),
     "contract_source": Driver(
         kind="contract",
+        probe_kind=None,
         write=None,
         find=None,
         probe=lambda a, h, k: a.list_contracts(cursor=None, limit=h.page_size),
         listing=lambda a, cursor, limit: a.list_contracts(cursor=cursor, limit=limit),
         seed=lambda a, h, keys: h.seed_contracts(keys),
         round_trip=_source_round_trip,
+    ),
+    "signature_source": Driver(
+        kind="envelope",
+        probe_kind=None,
+        write=None,
+        find=None,
+        probe=lambda a, h, k: a.list_signatures(cursor=None, limit=h.page_size),
+        listing=lambda a, cursor, limit: a.list_signatures(cursor=cursor, limit=limit),
+        seed=lambda a, h, keys: h.seed_signatures(keys),
+        round_trip=_signature_round_trip,
     ),
 }
 """The generic checks' view of each role's port."""
@@ -208,4 +259,5 @@ __all__ = [
     "Harness",
     "ProjectTrackerHarness",
     "Role",
+    "SignatureSourceHarness",
 ]

@@ -1,22 +1,17 @@
-"""The DocuSign adapter's conformance harness and the suite's driver for the SignatureSource role.
-
-The shipped suite has drivers for the four roles of the issue; an e-signature source is read
-only, so it runs the read checks (paging, error classification, throttles, credentials,
-round trip, health) through ``SIGNATURE_SOURCE`` below.
-"""
+"""The DocuSign adapter's conformance harness: the adapter against an in-process simulator."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from contractsync.adapters.docusign import DocuSignSignatureSource
 from contractsync.domain.identity import ExternalRef
-from contractsync.simulators import FaultKind, FaultPlan
+from contractsync.simulators import FaultPlan
 from contractsync.simulators.docusign import DocuSignSimulator
-from contractsync.testing.conformance_roles import Driver
+from contractsync.testing.conformance import Fault, Role
 from tests.adapters.docusign.conftest import INTEGRATION, settings
 
 _KEY: list[rsa.RSAPrivateKey] = []
@@ -30,10 +25,14 @@ def _integration_key() -> rsa.RSAPrivateKey:
 
 
 class DocuSignHarness:
-    """Builds ``DocuSignSignatureSource`` against a fresh ``DocuSignSimulator``."""
+    """Builds ``DocuSignSignatureSource`` against a fresh ``DocuSignSimulator``.
+
+    The ``signature_source`` role is read only: the suite runs its read checks (paging,
+    error classification, throttles, credentials, round trip, health).
+    """
 
     system = "docusign"
-    role: ClassVar[str] = "signature_source"
+    role: ClassVar[Role] = "signature_source"
     # The faulted limit answer names no reset; the client waits for the hour to turn (>= 1 s).
     expected_retry_after = 1.0
     page_size = 2
@@ -60,7 +59,7 @@ class DocuSignHarness:
             settings(_integration_key(), auth_url="http://127.0.0.1:9")
         )
 
-    def inject(self, fault: FaultKind, *, times: int = 1) -> None:
+    def inject(self, fault: Fault, *, times: int = 1) -> None:
         self.sim.injector.force(*([fault] * times))
 
     def count_records(self, kind: str, key: str) -> int:
@@ -87,34 +86,3 @@ class DocuSignHarness:
     def close(self) -> None:
         for transport in self._transports:
             transport.close()
-
-
-def _round_trip(adapter: Any, harness: Any, key: str) -> None:
-    ref = harness.seed_signatures([key])[0]
-    found = adapter.fetch_signature(ref)
-    assert found.contract_id == harness.expected_contract_id(ref) == key
-    assert found.status == "completed"
-    assert found.completed_at is not None
-
-
-SIGNATURE_SOURCE = Driver(
-    kind="envelope",
-    write=None,
-    find=None,
-    probe=lambda a, h, k: a.list_signatures(cursor=None, limit=h.page_size),
-    listing=lambda a, cursor, limit: a.list_signatures(cursor=cursor, limit=limit),
-    seed=lambda a, h, keys: h.seed_signatures(keys),
-    round_trip=_round_trip,
-)
-"""The suite's view of the SignatureSource port."""
-
-READ_CHECKS = (
-    "paging",
-    "server_error_is_transient",
-    "rate_limit_is_retried",
-    "validation_error_is_data_error",
-    "bad_credentials_are_config_error",
-    "round_trip",
-    "health_ok",
-    "health_not_ok",
-)
