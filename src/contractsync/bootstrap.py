@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Engine
 
@@ -19,7 +19,13 @@ from contractsync.ports.storage import UnitOfWork
 from contractsync.ports.workflows import WorkflowDispatcher
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from contractsync.adapters.health import CheckableSystem, HealthCheck
+    from contractsync.adapters.ingress.polling_runner import PollingRunner
     from contractsync.adapters.messaging.relay import OutboxRelay
+    from contractsync.ports.ingress import Poller
+    from contractsync.ports.systems import SystemHealth
     from contractsync.services.policy import Policy
     from contractsync.services.replay import ReplayTools
     from contractsync.workflows.engine import Engine as WorkflowEngine
@@ -469,3 +475,192 @@ def build_amendment_policy(settings: Settings) -> Policy:
             remediation="Fix policy.amendments, or remove it to use the shipped policy.",
         ) from exc
     return parse_policy(text)
+
+
+# --- external systems, polling ingress and `contractsync check` --------------------------------
+# Vendor adapters are imported only when a system of that vendor is configured.
+
+_M = TypeVar("_M", bound="BaseModel")
+
+
+def _adapter_settings(model: type[_M], name: str, values: Mapping[str, object]) -> _M:
+    from pydantic import ValidationError
+
+    from contractsync.errors import ConfigError
+
+    try:
+        return model.model_validate(dict(values))
+    except ValidationError as exc:
+        # Messages only: pydantic's input values could hold a secret.
+        problems = "; ".join(
+            f"systems.{name}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(
+            f"invalid settings for system {name}: {problems}",
+            code="config.system_invalid",
+            remediation=f"Fix systems.{name}.options (or .secrets) as the vendor's adapter "
+            "settings in docs/systems.md describe.",
+        ) from exc
+
+
+def build_system(settings: Settings, name: str) -> CheckableSystem:
+    """The adapter of ``systems.<name>``, its secrets read now; nothing is sent yet.
+
+    Raises:
+        ConfigError: No such system, a secret is unavailable (named, never shown), or the
+            options do not fit the vendor adapter's settings (the key is named).
+    """
+    from contractsync.errors import ConfigError
+
+    configured = settings.systems.get(name)
+    if configured is None:
+        raise ConfigError(f"no system {name} is configured", remediation="Add it under systems.")
+    values = dict(configured.options) | {k: r.reveal() for k, r in configured.secrets.items()}
+    vendor = configured.vendor
+    if vendor == "salesforce":
+        from contractsync.adapters.salesforce import SalesforceCustomerDirectory, SalesforceSettings
+
+        crm = _adapter_settings(SalesforceSettings, name, values)
+        return SalesforceCustomerDirectory.connect(crm, system=name)
+    if vendor == "ironclad":
+        from contractsync.adapters.ironclad import IroncladContractSource, IroncladSettings
+
+        clm = _adapter_settings(IroncladSettings, name, values)
+        return IroncladContractSource.connect(clm, system=name)
+    if vendor == "docusign":
+        from contractsync.adapters.docusign import DocuSignSettings, DocuSignSignatureSource
+
+        esign = _adapter_settings(DocuSignSettings, name, values)
+        return DocuSignSignatureSource.connect(esign, system=name)
+    values.setdefault("system", name)  # these vendors' settings carry the system name
+    if vendor == "kantata":
+        from contractsync.adapters.kantata import KantataProjectTracker, KantataSettings
+
+        return KantataProjectTracker.connect(_adapter_settings(KantataSettings, name, values))
+    if vendor == "netsuite":
+        from contractsync.adapters.netsuite import NetSuiteFinancialSystem, NetSuiteSettings
+
+        return NetSuiteFinancialSystem.connect(_adapter_settings(NetSuiteSettings, name, values))
+    from contractsync.adapters.tryton.client import TrytonClient
+    from contractsync.adapters.tryton.config import TrytonSettings
+    from contractsync.adapters.tryton.gateway import TrytonFinancialSystem
+
+    erp = _adapter_settings(TrytonSettings, name, values)
+    return TrytonFinancialSystem(TrytonClient(erp), erp)
+
+
+def build_poller(settings: Settings, name: str) -> Poller:
+    """The event feed of ``systems.<name>`` as a Poller (a PSA's ``poll_events``).
+
+    Raises:
+        ConfigError: as :func:`build_system`, or the system has no event feed to poll.
+    """
+    from contractsync.adapters.ingress.feed_poller import FeedPoller, tracker_event
+    from contractsync.errors import ConfigError
+
+    adapter = build_system(settings, name)
+    feed = getattr(adapter, "poll_events", None)
+    if feed is None:
+        raise ConfigError(
+            f"system {name} ({settings.systems[name].vendor}) has no event feed to poll",
+            code="config.not_pollable",
+            remediation=f"Remove ingress.pollers.{name}; this vendor's events come by webhook.",
+        )
+    return FeedPoller(feed, tracker_event)
+
+
+def build_polling_runner(
+    settings: Settings,
+    *,
+    uow_factory: Callable[[], UnitOfWork],
+    dispatcher: WorkflowDispatcher,
+    clock: Clock,
+    pollers: Mapping[str, Poller] | None = None,
+) -> PollingRunner:
+    """The runner of every ``ingress.pollers`` source (not started); tests pass ``pollers``.
+
+    Raises:
+        ConfigError: as :func:`build_poller` for a source not in ``pollers``.
+    """
+    from contractsync.adapters.ingress.polling_runner import PollingJob, PollingRunner
+
+    given = pollers or {}
+    jobs = [
+        PollingJob(
+            source=name,
+            poller=given[name] if name in given else build_poller(settings, name),
+            interval_seconds=schedule.interval_seconds,
+            page_limit=schedule.page_limit,
+            max_pages=schedule.max_pages,
+            backoff_cap_seconds=schedule.backoff_cap_seconds,
+        )
+        for name, schedule in settings.ingress.pollers.items()
+    ]
+    return PollingRunner(jobs, uow_factory=uow_factory, dispatcher=dispatcher, clock=clock)
+
+
+def _check_system(settings: Settings, name: str) -> SystemHealth:
+    return build_system(settings, name).check()
+
+
+def build_checks(settings: Settings) -> list[HealthCheck]:
+    """Every check ``contractsync check`` runs for ``settings``; nothing is contacted yet.
+
+    The hub database, the workflow engine's database, NATS (when ``messaging.bus`` is
+    nats), the keys of every webhook source, and every configured system's ``check()``.
+    """
+    from functools import partial
+
+    from contractsync.adapters import health
+    from contractsync.adapters.messaging.nats import StreamSpec
+    from contractsync.workflows.system_database import system_database_url
+
+    checks = [
+        health.HealthCheck(
+            "hub database",
+            partial(health.probe_hub_database, settings.database.url),
+            "Run `contractsync db upgrade`, or fix database.url.",
+        ),
+        health.HealthCheck(
+            "workflow engine database",
+            lambda: health.probe_engine_database(system_database_url(settings)),
+            "Fix engine.system_database_url (or database.url, its default).",
+        ),
+    ]
+    if settings.messaging.bus == "nats":
+        spec = StreamSpec(name=settings.messaging.stream)
+        checks.append(
+            health.HealthCheck(
+                "nats",
+                partial(
+                    health.probe_nats,
+                    settings.messaging.nats_url,
+                    stream=spec.name,
+                    subjects=spec.subjects,
+                ),
+                f"Give stream {spec.name} the subjects {spec.subjects}, or use another "
+                "messaging.stream.",
+            )
+        )
+    tolerance = float(settings.ingress.timestamp_tolerance_seconds)
+    for name, source in settings.ingress.sources.items():
+        probe = partial(
+            health.probe_webhook_keys,
+            name,
+            source.scheme,
+            source.secrets,
+            tolerance_seconds=tolerance,
+        )
+        checks.append(
+            health.HealthCheck(f"webhook {name}", probe, f"Fix ingress.sources.{name}.secrets.")
+        )
+    for name, system in settings.systems.items():
+        checks.append(
+            health.HealthCheck(
+                f"system {name} ({system.vendor})",
+                partial(_check_system, settings, name),
+                f"Check systems.{name}: its URL and credentials, and that the account may "
+                "use the API.",
+            )
+        )
+    return checks

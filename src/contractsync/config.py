@@ -211,6 +211,26 @@ class WebhookSourceSettings(BaseModel):
         return self.shape or _SHAPE_OF_SCHEME[self.scheme]
 
 
+SourceName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
+
+
+class PollerSettings(BaseModel):
+    """How one source without webhooks is polled (``services.polling.poll_once``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    interval_seconds: float = Field(
+        default=60.0, gt=0, le=86_400, title="Seconds between passes that caught up"
+    )
+    page_limit: int = Field(default=100, ge=1, le=10_000, title="Events asked for per page")
+    max_pages: int = Field(
+        default=10, ge=1, le=1000, title="Pages per pass; a pass at this bound is followed at once"
+    )
+    backoff_cap_seconds: float = Field(
+        default=300.0, gt=0, title="Longest pause between passes while the source fails"
+    )
+
+
 class IngressSettings(BaseModel):
     """Webhook ingress limits and the sources it accepts."""
 
@@ -232,6 +252,42 @@ class IngressSettings(BaseModel):
         description="Per source name (the path segment): its signature scheme, body shape and "
         "keys. A name not listed here gets 404.",
     )
+    pollers: dict[SourceName, PollerSettings] = Field(
+        default_factory=dict,
+        title="Polled sources",
+        description="Per system name in `systems`: a feed without webhooks (Kantata "
+        "subscribed_events, NetSuite saved searches) read on this schedule, its cursor stored.",
+    )
+
+
+SystemVendor = Literal["salesforce", "tryton", "netsuite", "kantata", "ironclad", "docusign"]
+
+
+class SystemSettings(BaseModel):
+    """One external system: its vendor, and that vendor adapter's own settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    vendor: SystemVendor = Field(title="Vendor", description="Which adapter talks to it.")
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        title="Adapter settings",
+        description="The vendor adapter's settings (adapters/<vendor>/config.py) except secrets; "
+        "validated when the adapter is built (contractsync check reports them).",
+    )
+    secrets: dict[str, SecretRef] = Field(
+        default_factory=dict,
+        title="Secret adapter settings",
+        description="Adapter settings that are secrets (client_secret, password ...), each "
+        "by env var or file.",
+    )
+
+    @model_validator(mode="after")
+    def _secrets_apart(self) -> SystemSettings:
+        both = sorted(set(self.options) & set(self.secrets))
+        if both:
+            raise ValueError(f"{', '.join(both)} must be given under secrets only")
+        return self
 
 
 ApiRole = Literal["integration-admin", "finance", "legal", "delivery", "auditor"]
@@ -334,11 +390,25 @@ class Settings(BaseSettings):
     engine: EngineSettings = Field(default_factory=EngineSettings)
     ingress: IngressSettings = Field(default_factory=IngressSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    systems: dict[SourceName, SystemSettings] = Field(
+        default_factory=dict,
+        title="External systems",
+        description="Per system name (as used in refs, queues and pollers): vendor and settings.",
+    )
     ownership: OwnershipMap = Field(
         default=DEFAULT_OWNERSHIP,
         title="System-of-record ownership",
         description="Which system (crm, clm, esign, psa, erp) owns which entity field.",
     )
+
+    @model_validator(mode="after")
+    def _pollers_name_systems(self) -> Settings:
+        unknown = sorted(set(self.ingress.pollers) - set(self.systems))
+        if unknown:
+            raise ValueError(
+                f"ingress.pollers names {', '.join(unknown)}, which systems does not configure"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(

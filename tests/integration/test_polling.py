@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -160,4 +161,77 @@ def test_concurrent_pollers_of_one_source_never_double_advance_or_store_twice(
     assert sum(r.lost_race for r in reports) == (pollers - 1) * rounds
     assert sum(r.accepted for r in reports) == 10 * rounds
     assert _stored(engine) == (10 * rounds, 10 * rounds, str(10 * rounds))
+    assert set(dispatcher.calls_per_workflow().values()) == {1}
+
+
+def test_kantata_events_duplicated_reordered_and_late_reach_the_inbox_once_via_the_settings(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A configured Kantata system, polled by the runner bootstrap builds, into the real inbox."""
+    from contractsync.adapters.kantata import KantataProjectTracker
+    from contractsync.bootstrap import build_polling_runner, build_system
+    from contractsync.config import load_settings
+    from contractsync.simulators import FaultPlan
+    from contractsync.simulators.kantata import KantataSimulator
+    from contractsync.simulators.kantata_events import EventDelivery
+    from contractsync.simulators.kantata_scenarios import OPERATOR_USER
+    from contractsync.simulators.server import running
+    from tests.adapters.kantata import samples
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KANTATA_TOKEN", "sim-token")
+    delivery = EventDelivery(
+        duplicate_rate=0.4,
+        duplicates_get_new_ids=True,
+        max_generation_lag_seconds=120,
+        max_visibility_lag_seconds=240,
+        reorder=True,
+    )
+    sim = KantataSimulator(delivery=delivery, faults=FaultPlan(seed=11))
+    clock, dispatcher = FixedClock(T0), RecordingDispatcher()
+    with running(sim) as url:
+        settings = load_settings(
+            systems={
+                "psa": {
+                    "vendor": "kantata",
+                    "options": {"base_url": url, "integration_user_id": 1},
+                    "secrets": {"token": {"env": "KANTATA_TOKEN"}},
+                }
+            },
+            ingress={"pollers": {"psa": {"interval_seconds": 1, "page_limit": 3}}},
+        )
+        tracker = build_system(settings, "psa")
+        assert isinstance(tracker, KantataProjectTracker)
+        ref = tracker.upsert_project(samples.project("P-1"), samples.contract("P-1"))
+        runner = build_polling_runner(
+            settings,
+            uow_factory=lambda: SqlUnitOfWork(engine, clock),
+            dispatcher=dispatcher,
+            clock=clock,
+        )
+        expected: list[str] = []
+        for minutes in range(8):
+            for _ in range(4):
+                entry = {
+                    "workspace_id": ref.id,
+                    "date_performed": "2026-03-02",
+                    "time_in_minutes": 15 + minutes,
+                }
+                sim.account.create("time_entries", entry, user_id=OPERATOR_USER)
+                expected.append(str(sim.account.last_event_id))
+            sim.clock.offset += 60  # a minute between polls: late events surface
+            while runner.tick("psa") == 0.0:
+                pass
+        sim.clock.offset += 600
+        while runner.tick("psa") == 0.0:
+            pass
+    state = runner.status()["psa"]
+    assert state.failures == 0, state
+    assert len(sim.feed.events) > len(expected), "the feed duplicated nothing"
+    with engine.connect() as connection:
+        stored = connection.execute(
+            select(inbox.c.event_id).where(inbox.c.source == "psa")
+        ).scalars()
+        event_ids = list(stored)
+    assert sorted(event_ids, key=int) == sorted(expected, key=int)
     assert set(dispatcher.calls_per_workflow().values()) == {1}

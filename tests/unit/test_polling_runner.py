@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from contractsync.adapters.ingress.feed_poller import FeedPoller
 from contractsync.adapters.ingress.polling_runner import PollingJob, PollingRunner
+from contractsync.bootstrap import build_poller, build_polling_runner, build_system
+from contractsync.config import Settings, load_settings
 from contractsync.domain.identity import ExternalRef
 from contractsync.errors import ConfigError, TransientError
 from contractsync.ports.systems import Page, TrackerEvent
@@ -148,3 +151,58 @@ def test_one_source_may_have_one_job_only() -> None:
     feed = ScriptedFeed([])
     with pytest.raises(ValueError, match="one job"):
         Hub().runner(PollingJob("kantata", feed, 1.0), PollingJob("kantata", feed, 2.0))
+
+
+def _settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **sections: object) -> Settings:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KANTATA_TOKEN", "sim-token")
+    return load_settings(**sections)
+
+
+PSA = {
+    "vendor": "kantata",
+    "options": {"base_url": "http://127.0.0.1:9"},
+    "secrets": {"token": {"env": "KANTATA_TOKEN"}},
+}
+
+
+def test_bootstrap_builds_one_job_per_configured_poller_with_its_schedule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The schedule comes from ingress.pollers; a given poller replaces the system's feed."""
+    schedule = {"interval_seconds": 30, "page_limit": 5, "max_pages": 2}
+    settings = _settings(
+        tmp_path, monkeypatch, systems={"psa": PSA}, ingress={"pollers": {"psa": schedule}}
+    )
+    hub = Hub()
+    feed = ScriptedFeed(feed_events(12))
+    runner = build_polling_runner(
+        settings,
+        uow_factory=hub.unit,
+        dispatcher=hub.dispatcher,
+        clock=hub.clock,
+        pollers={"psa": feed},
+    )
+    assert runner.sources == ("psa",)
+    assert [runner.tick("psa") for _ in range(2)] == [0.0, 30.0]
+    assert feed.reads == [None, "5", "10"]
+    assert isinstance(build_poller(settings, "psa"), FeedPoller)
+
+
+def test_a_system_without_an_event_feed_cannot_be_polled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SF_SECRET", "x")
+    crm = {
+        "vendor": "salesforce",
+        "options": {"instance_url": "http://127.0.0.1:9", "client_id": "c"},
+        "secrets": {"client_secret": {"env": "SF_SECRET"}},
+    }
+    settings = _settings(
+        tmp_path, monkeypatch, systems={"crm": crm}, ingress={"pollers": {"crm": {}}}
+    )
+    with pytest.raises(ConfigError, match="has no event feed to poll") as raised:
+        build_poller(settings, "crm")
+    assert raised.value.code == "config.not_pollable"
+    with pytest.raises(ConfigError, match="no system erp"):
+        build_system(settings, "erp")

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from contractsync.entrypoints.check_cli import check_command
 from contractsync.entrypoints.cli_ops import audit_app, db_app, exceptions_app
 from contractsync.entrypoints.demo import default_examples_dir, run_demo
 from contractsync.entrypoints.demo_render import render_report, report_json
@@ -35,6 +36,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(audit_app, name="audit")
 app.add_typer(replay_app, name="replay")
+app.command("check")(check_command)
 app.command("serve")(serve_command)
 app.command("sim")(sim_command)
 app.command("worker")(worker_command)

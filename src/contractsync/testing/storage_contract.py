@@ -499,7 +499,12 @@ class StorageContract:
                     uow.commit()
             won: dict[int, bool] = {}
 
-            def advance(index: int, source: str = source, start: str | None = start) -> None:
+            def advance(
+                index: int,
+                source: str = source,
+                start: str | None = start,
+                won: dict[int, bool] = won,
+            ) -> None:
                 with storage.new_unit() as uow:
                     won[index] = uow.cursors.advance(source, f"next-{index}", expected=start)
                     uow.commit()

@@ -1,9 +1,9 @@
 """Turns any ``poll_events``-style feed (cursor and limit in, a Page out) into a Poller.
 
-Note: the Kantata adapter (``adapters/kantata``) did not exist when this was written. Its
-``KantataProjectTracker.poll_events`` (``ProjectTracker.poll_events``) plugs in here as
-``FeedPoller.of_tracker(tracker)``; reading ``subscribed_events`` by ``created_after`` is a
-timestamp cursor, so it should re-read an overlap window (``services.polling.overlap_start``).
+Kantata is the first such feed: ``KantataProjectTracker.poll_events`` keeps its own overlap
+window and seen-id horizon in its cursor, and ``bootstrap.build_poller`` wraps it here for
+every ``ingress.pollers`` entry. This module is vendor-neutral on purpose (written before the
+Kantata adapter existed), so a NetSuite saved-search feed plugs in the same way.
 """
 
 from __future__ import annotations
