@@ -664,3 +664,183 @@ def build_checks(settings: Settings) -> list[HealthCheck]:
             )
         )
     return checks
+
+
+# --- reconciliation -----------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
+    from pathlib import Path
+
+    from contractsync.domain.customer import LegalEntity
+    from contractsync.domain.drift import ReconciliationReport
+    from contractsync.domain.ownership import OwnershipMap
+    from contractsync.ports.systems import (
+        ContractSource,
+        CustomerDirectory,
+        FinancialSystem,
+        ProjectTracker,
+    )
+
+# The role each vendor's adapter plays in reconciliation (DocuSign signs; it holds no terms).
+_RECONCILED_ROLES: dict[str, str] = {
+    "ironclad": "clm",
+    "tryton": "erp",
+    "netsuite": "erp",
+    "kantata": "psa",
+    "salesforce": "crm",
+}
+# How each ERP adapter says "I do not hold this contract" (services never name a vendor).
+_ABSENT_CODES = frozenset({"tryton.unknown_project", "netsuite.unknown_salesorder"})
+
+
+@dataclass
+class Reconciliation:
+    """Everything ``services.reconciliation_run.reconcile`` needs, built from the settings.
+
+    ``notes`` say what this run cannot do with what is configured (a role left out, ERP
+    re-pushes without legal entities). Call :meth:`run` as often as needed (the CLI once,
+    a scheduler periodically), then ``close``.
+    """
+
+    contracts: ContractSource
+    erp: FinancialSystem
+    psa: ProjectTracker | None
+    crm: CustomerDirectory | None
+    uow_factory: Callable[[], UnitOfWork]
+    clock: Clock
+    policy: Policy
+    ownership: OwnershipMap
+    absent_codes: frozenset[str]
+    legal_entities: Mapping[str, LegalEntity]
+    notes: tuple[str, ...]
+    close: Callable[[], None]
+
+    def run(
+        self,
+        *,
+        contract_ids: Collection[str] | None = None,
+        on_progress: Callable[[int, int, str], None] | None = None,
+        heal: bool = True,
+    ) -> ReconciliationReport:
+        """Reconcile every CLM contract (or ``contract_ids``); see ``reconcile``."""
+        from contractsync.services.reconciliation_run import reconcile
+
+        return reconcile(
+            contracts=self.contracts,
+            erp=self.erp,
+            psa=self.psa,
+            crm=self.crm,
+            uow_factory=self.uow_factory,
+            clock=self.clock,
+            policy=self.policy,
+            contract_ids=contract_ids,
+            on_progress=on_progress,
+            heal=heal,
+            legal_entities=self.legal_entities,
+            ownership=self.ownership,
+            absent_codes=self.absent_codes,
+        )
+
+
+def build_reconciliation_policy(path: Path | None) -> Policy:
+    """The reconciliation policy in ``path``, else the shipped one.
+
+    Raises:
+        ConfigError: the file cannot be read or is not a valid policy over drift items.
+    """
+    from contractsync.errors import ConfigError
+    from contractsync.policies import load_default_reconciliation_policy
+    from contractsync.services.policy import parse_policy
+    from contractsync.services.reconciliation_healing import RECONCILIATION_FACTS
+
+    if path is None:
+        return load_default_reconciliation_policy()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"the reconciliation policy {path} cannot be read",
+            code="config.policy_unreadable",
+            remediation="Fix the path, or leave it out to use the shipped policy.",
+        ) from exc
+    return parse_policy(text, facts=RECONCILIATION_FACTS)
+
+
+def build_reconciliation(
+    settings: Settings,
+    *,
+    policy_file: Path | None = None,
+    legal_entities: Mapping[str, LegalEntity] | None = None,
+) -> Reconciliation:
+    """The configured CLM, ERP, PSA and CRM and the hub database, ready to reconcile.
+
+    One system per role is compared, chosen by vendor from ``systems``: exactly one CLM
+    (Ironclad) and one ERP (Tryton or NetSuite), at most one PSA (Kantata) and one CRM
+    (Salesforce). A PSA whose adapter cannot read project plans is left out, and so said
+    in ``notes``. ERP re-pushes need our legal entities (the billing schedule is built for
+    one); settings have no such section yet, so without ``legal_entities`` ERP drift that
+    the policy would heal is raised instead.
+
+    Raises:
+        ConfigError: no CLM or no ERP, two systems for one role, a system's settings are
+            wrong, the hub database is not migrated, or the policy file is invalid.
+    """
+    from typing import cast
+
+    from contractsync.errors import ConfigError
+
+    by_role: dict[str, list[str]] = {}
+    for name, system in settings.systems.items():
+        role = _RECONCILED_ROLES.get(system.vendor)
+        if role is not None:
+            by_role.setdefault(role, []).append(name)
+    for role, names in by_role.items():
+        if len(names) > 1:
+            raise ConfigError(
+                f"reconciliation compares one {role.upper()}; systems configures {len(names)} "
+                f"({', '.join(sorted(names))})",
+                code="config.reconciliation_ambiguous",
+                remediation="Keep one system of that role in the settings file you reconcile with.",
+            )
+    missing = [role.upper() for role in ("clm", "erp") if role not in by_role]
+    if missing:
+        raise ConfigError(
+            f"reconciliation needs a {' and an '.join(missing)} under systems",
+            code="config.reconciliation_incomplete",
+            remediation="Configure systems with vendor ironclad (CLM) and tryton or netsuite "
+            "(ERP); kantata (PSA) and salesforce (CRM) are compared when present.",
+        )
+    policy = build_reconciliation_policy(policy_file)
+    built = {role: build_system(settings, names[0]) for role, names in by_role.items()}
+    notes: list[str] = []
+    psa = built.get("psa")
+    if psa is not None and not hasattr(psa, "project_plan"):
+        notes.append(
+            f"PSA {by_role['psa'][0]} not compared: its adapter cannot read project plans "
+            "(ProjectTracker.project_plan) yet"
+        )
+        psa = None
+    if "crm" not in built:
+        notes.append("CRM not compared: no salesforce system is configured")
+    if not legal_entities:
+        notes.append(
+            "ERP drift is raised, never re-pushed: no legal entities are configured for the "
+            "billing schedule a push carries"
+        )
+    engine = build_engine(settings)
+    clock = build_clock()
+    return Reconciliation(
+        contracts=cast("ContractSource", built["clm"]),
+        erp=cast("FinancialSystem", built["erp"]),
+        psa=cast("ProjectTracker | None", psa),
+        crm=cast("CustomerDirectory | None", built.get("crm")),
+        uow_factory=lambda: SqlUnitOfWork(engine, clock),
+        clock=clock,
+        policy=policy,
+        ownership=settings.ownership,
+        absent_codes=frozenset({"remote.not_found", *_ABSENT_CODES}),
+        legal_entities=dict(legal_entities or {}),
+        notes=tuple(notes),
+        close=engine.dispose,
+    )

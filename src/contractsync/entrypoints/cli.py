@@ -16,6 +16,7 @@ from contractsync.entrypoints.cli_ops import audit_app, db_app, exceptions_app
 from contractsync.entrypoints.demo import default_examples_dir, run_demo
 from contractsync.entrypoints.demo_render import render_report, report_json
 from contractsync.entrypoints.erp_cli import erp_app
+from contractsync.entrypoints.reconcile_cli import reconcile_command
 from contractsync.entrypoints.replay_cli import replay_app
 from contractsync.entrypoints.schema_export import export_schemas
 from contractsync.entrypoints.serve import serve_command
@@ -40,6 +41,7 @@ app.command("check")(check_command)
 app.command("serve")(serve_command)
 app.command("sim")(sim_command)
 app.command("worker")(worker_command)
+app.command("reconcile")(reconcile_command)
 
 
 def _fail(error: ContractSyncError) -> typer.Exit:
