@@ -33,12 +33,7 @@ HARNESSES: dict[str, Callable[[], Any]] = {
 
 
 # Red in an adapter, not in the suite: strict, so the mark must go once the adapter is fixed.
-KNOWN_FAILURES = {
-    "tryton-validation_error_is_data_error": (
-        "adapters/tryton/errors.py files Tryton's refusal of forbidden characters "
-        "('contains some invalid chars') under RejectedError instead of DataError"
-    ),
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 def _marked(case: conformance.Case) -> Any:

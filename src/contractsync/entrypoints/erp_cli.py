@@ -92,9 +92,10 @@ def serve(
         server = TrytonServer(site, port).start()
     except ContractSyncError as error:
         raise _fail(error) from error
-    _console.print(f"trytond serves {site.location} at {server.url}/{database}/rpc/")
-    _console.print(f"User admin, password in {site.password_file}; log: {server.log_file}")
+    # Ctrl-C may land as soon as the server answers, even while these lines print.
     try:
+        _console.print(f"trytond serves {site.location} at {server.url}/{database}/rpc/")
+        _console.print(f"User admin, password in {site.password_file}; log: {server.log_file}")
         code = server.wait()
     except KeyboardInterrupt:
         code = 0

@@ -35,7 +35,7 @@ from contractsync.errors import (
 _VALIDATION = re.compile(
     r"A value is required for field|is not one of the allowed options|"
     r"is not valid according to its domain|must be unique|is not valid|"
-    r"has too many|exceeds|forbidden characters|digits|"
+    r"has too many|exceeds|forbidden characters|invalid chars|digits|"
     r"is not a valid|must be positive|size of",
     re.IGNORECASE,
 )
