@@ -4,19 +4,24 @@ adapter reads project plans."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import Engine
+from typer.testing import CliRunner
 
 from contractsync.adapters.clock import SystemClock
 from contractsync.adapters.ironclad import IroncladContractSource
 from contractsync.adapters.persistence.unit_of_work import SqlUnitOfWork
 from contractsync.adapters.salesforce import SalesforceCustomerDirectory
 from contractsync.adapters.tryton.client import TrytonClient
+from contractsync.adapters.tryton.config import TrytonSettings
 from contractsync.adapters.tryton.gateway import TrytonFinancialSystem
 from contractsync.domain.drift import DriftKind, DriftOutcome, ReconciliationReport
 from contractsync.domain.events import EventType
@@ -25,6 +30,7 @@ from contractsync.domain.money import Money
 from contractsync.domain.ownership import SystemRole
 from contractsync.domain.project import Project
 from contractsync.domain.roles import OwnerRole
+from contractsync.entrypoints.cli import app
 from contractsync.policies import load_default_reconciliation_policy
 from contractsync.ports.systems import SourcedContract
 from contractsync.services.reconciliation_run import ABSENT_CODES, reconcile
@@ -57,6 +63,7 @@ class Systems:
     """The four systems and the hub's database, as a deployment would wire them."""
 
     clm_sim: IroncladSimulator
+    clm_url: str
     clm: IroncladContractSource
     erp: TrytonFinancialSystem
     tryton: TrytonClient
@@ -152,6 +159,7 @@ def systems(
     with running(sim) as url:
         yield Systems(
             clm_sim=sim,
+            clm_url=url,
             clm=IroncladContractSource.connect(ironclad_settings(base_url=url)),
             erp=gateway,
             tryton=client,
@@ -217,3 +225,61 @@ def test_an_approved_contract_tryton_does_not_hold_is_missing_in_the_erp(
         (DriftKind.MISSING_IN_ERP, Samples.eur("20000"), OwnerRole.INTEGRATION_ADMIN),
         (DriftKind.MISSING_IN_PSA, Samples.eur("20000"), OwnerRole.INTEGRATION_ADMIN),
     }
+
+
+def test_contractsync_reconcile_reads_the_systems_from_its_settings_file(
+    systems: Systems,
+    settings: TrytonSettings,  # noqa: F811
+    database_url: str,
+    tag: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sourced = systems.approve(tag)
+    systems.activate(sourced)
+    systems.reprice_in_tryton(sourced.contract.id, "M2", "16000")
+    monkeypatch.setenv("IRONCLAD_SECRET", "sim-secret")
+    monkeypatch.setenv("TRYTON_PASSWORD", settings.password.get_secret_value())
+    config = tmp_path / "contractsync.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "database": {"url": database_url},
+                "systems": {
+                    "ironclad": {
+                        "vendor": "ironclad",
+                        "options": {
+                            "base_url": systems.clm_url,
+                            "client_id": "sim-client",
+                            "as_user_email": "integration@contractsync.example",
+                        },
+                        "secrets": {"client_secret": {"env": "IRONCLAD_SECRET"}},
+                    },
+                    "tryton": {
+                        "vendor": "tryton",
+                        "options": {
+                            "url": settings.base_url,
+                            "database": settings.database,
+                            "user": settings.user,
+                            "company_id": settings.company_id,
+                        },
+                        "secrets": {"password": {"env": "TRYTON_PASSWORD"}},
+                    },
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
+    args = ["reconcile", "--config", str(config), "--json", "--contract", sourced.contract.id]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.stdout)
+    (line,) = [line for c in document["contracts"] for line in c["lines"]]
+    assert (line["item"]["system"], line["item"]["field"], line["item"]["money_at_risk"]) == (
+        "tryton",
+        "lines.L1.milestones.M2.amount",
+        {"amount": "1000.00", "currency": "EUR"},
+    )
+    assert (line["outcome"], line["owner"]) == ("exception", "finance")
+    assert document["summary"]["unhealed_money_at_risk"] == {"EUR": "1000.00"}
+    assert "CRM not compared: no salesforce system is configured" in document["not_compared"]
