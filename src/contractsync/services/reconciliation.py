@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
 
 from contractsync.domain.contract import Contract, ContractStatus
 from contractsync.domain.drift import DriftDetail, DriftItem, DriftKind
@@ -10,9 +14,9 @@ from contractsync.domain.identity import ExternalRef
 from contractsync.domain.money import Money, total
 from contractsync.domain.ownership import DEFAULT_OWNERSHIP, OwnershipMap, SystemRole
 from contractsync.domain.snapshot import FinancialSnapshot
-from contractsync.ports.systems import ProjectPlan, SourcedContract
-from contractsync.services.reconciliation_changes import ABSENT, Side, value_of
-from contractsync.services.reconciliation_copies import drift_between, plan_drift
+from contractsync.ports.systems import PlannedMilestone, ProjectPlan, SourcedContract
+from contractsync.services.reconciliation_changes import ABSENT, Found, Side, value_of
+from contractsync.services.reconciliation_copies import drift_between, drift_item, undiffable
 
 DOWNSTREAM_STATUSES = frozenset(
     {
@@ -26,6 +30,8 @@ DOWNSTREAM_STATUSES = frozenset(
 
 A draft or in-review contract is not pushed yet; a terminated one may never have been.
 """
+
+_UNDATED = "no date in the PSA"
 
 
 def project_id_for(contract_id: str) -> str:
@@ -144,6 +150,86 @@ def find_orphans(
         )
         for role, field, record in found
     ]
+
+
+def plan_drift(
+    clm: Contract, plan: ProjectPlan, *, side: Side, ownership: OwnershipMap
+) -> list[DriftItem]:
+    """Every difference between the PSA's plan of a contract's project and the contract.
+
+    The project dates are compared with the contract term; the plan's milestones are read
+    as the contract's (same ids) with the PSA's names, dates and, where the PSA holds them,
+    amounts, then compared like any copy. Milestones the contract does not have are extra.
+    """
+    found = [
+        Found(
+            DriftKind.TERM_MISMATCH,
+            DriftDetail.RESCHEDULED,
+            name,
+            want.isoformat(),
+            have.isoformat(),
+            None,
+            ("contract", "term"),
+        )
+        for name, want, have in (
+            ("term.start", clm.term.start, plan.start),
+            ("term.end", clm.term.end, plan.end),
+        )
+        if have is not None and have != want
+    ]
+    known = {m.id for _, m in clm.milestones()}
+    found += [
+        Found(
+            DriftKind.MILESTONE_MISMATCH,
+            DriftDetail.EXTRA,
+            f"milestones.{m.id}",
+            ABSENT,
+            _planned_text(m),
+            m.amount,
+            ("billing_milestone", "*"),
+            invoiced=m.id in side.invoiced,
+        )
+        for m in plan.milestones
+        if m.id not in known
+    ]
+    items = [drift_item(clm.id, f, side, ownership) for f in found]
+    try:
+        held = _as_planned(clm, plan)
+    except ValidationError as error:
+        return [*items, drift_item(clm.id, undiffable(clm, clm, error), side, ownership)]
+    return items + drift_between(clm, held, side=side, ownership=ownership)
+
+
+def _planned_text(milestone: PlannedMilestone) -> str:
+    due = milestone.due_date.isoformat() if milestone.due_date else "undated"
+    amount = f" {milestone.amount}" if milestone.amount is not None else ""
+    return f"{milestone.id} {milestone.name!r}{amount} due {due} ({milestone.status})"
+
+
+def _as_planned(clm: Contract, plan: ProjectPlan) -> Contract:
+    """The contract as the PSA plans it: its milestones with the plan's values, or dropped."""
+    data = clm.model_dump(mode="python")
+    for line in data["lines"]:
+        billing: dict[str, Any] = line["billing"]
+        if "milestones" not in billing:
+            continue  # only fixed-fee lines have milestones
+        kept = []
+        for milestone in billing["milestones"]:
+            planned = plan.milestone(milestone["id"])
+            before = milestone["amount"]["amount"]
+            if planned is None:
+                billing["amount"]["amount"] -= before
+                continue
+            milestone["name"], milestone["due_date"] = planned.name, planned.due_date
+            if planned.due_date is None and not milestone["trigger"]:
+                milestone["trigger"] = _UNDATED  # a milestone needs a date or a trigger
+            if planned.amount is not None:
+                milestone["amount"] = planned.amount.model_dump()
+                billing["amount"]["amount"] += planned.amount.amount - before
+            kept.append(milestone)
+        billing["milestones"] = kept
+        billing["amount"]["amount"] = max(billing["amount"]["amount"], Decimal(0))
+    return Contract.model_validate(data)
 
 
 def _milestone_total(contract: Contract) -> Money | None:

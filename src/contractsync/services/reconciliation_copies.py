@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
-
 from pydantic import ValidationError
 
 from contractsync.domain.amending import apply_changes
@@ -15,7 +12,6 @@ from contractsync.domain.drift import DriftDetail, DriftItem, DriftKind
 from contractsync.domain.milestone import BillingMilestone, MilestoneStatus
 from contractsync.domain.ownership import OwnershipMap, SystemRole
 from contractsync.errors import AmendmentError, ContractSyncError
-from contractsync.ports.systems import PlannedMilestone, ProjectPlan
 from contractsync.services.amendment_diff import diff_contracts
 from contractsync.services.reconciliation_changes import (
     ABSENT,
@@ -42,7 +38,6 @@ _HEADER: dict[str, tuple[DriftKind, str, str]] = {
 }
 # A push cannot fix these whatever the ownership says (an ERP company books in one currency).
 _NEVER_PUSHED = frozenset({"currency"})
-_UNDATED = "no date in the PSA"
 
 
 def drift_between(
@@ -75,7 +70,7 @@ def drift_between(
         view, target = _aligned(view, clm)
         changes = diff_contracts(view, target)
     except (AmendmentError, ValidationError) as error:
-        found.append(_undiffable(clm, held, error))
+        found.append(undiffable(clm, held, error))
         return [drift_item(clm.id, f, side, ownership) for f in found]
     state = view
     for change in changes:
@@ -217,7 +212,8 @@ def _with_order(line: ContractLine, milestones: list[BillingMilestone]) -> Contr
     return line.model_copy(update={"billing": billing})
 
 
-def _undiffable(clm: Contract, held: Contract, error: Exception) -> Found:
+def undiffable(clm: Contract, held: Contract, error: Exception) -> Found:
+    """The one drift of a copy that cannot be compared term by term (never healable)."""
     reason = error.message if isinstance(error, ContractSyncError) else str(error).split("\n")[0]
     return Found(
         DriftKind.SCOPE_MISMATCH,
@@ -231,84 +227,4 @@ def _undiffable(clm: Contract, held: Contract, error: Exception) -> Found:
     )
 
 
-def plan_drift(
-    clm: Contract, plan: ProjectPlan, *, side: Side, ownership: OwnershipMap
-) -> list[DriftItem]:
-    """Every difference between the PSA's plan of a contract's project and the contract.
-
-    The project dates are compared with the contract term; the plan's milestones are read
-    as the contract's (same ids) with the PSA's names, dates and, where the PSA holds them,
-    amounts, then compared like any copy. Milestones the contract does not have are extra.
-    """
-    found = [
-        Found(
-            DriftKind.TERM_MISMATCH,
-            DriftDetail.RESCHEDULED,
-            name,
-            want.isoformat(),
-            have.isoformat(),
-            None,
-            ("contract", "term"),
-        )
-        for name, want, have in (
-            ("term.start", clm.term.start, plan.start),
-            ("term.end", clm.term.end, plan.end),
-        )
-        if have is not None and have != want
-    ]
-    known = {m.id for _, m in clm.milestones()}
-    found += [
-        Found(
-            DriftKind.MILESTONE_MISMATCH,
-            DriftDetail.EXTRA,
-            f"milestones.{m.id}",
-            ABSENT,
-            _planned_text(m),
-            m.amount,
-            ("billing_milestone", "*"),
-            invoiced=m.id in side.invoiced,
-        )
-        for m in plan.milestones
-        if m.id not in known
-    ]
-    items = [drift_item(clm.id, f, side, ownership) for f in found]
-    try:
-        held = _as_planned(clm, plan)
-    except ValidationError as error:
-        return [*items, drift_item(clm.id, _undiffable(clm, clm, error), side, ownership)]
-    return items + drift_between(clm, held, side=side, ownership=ownership)
-
-
-def _planned_text(milestone: PlannedMilestone) -> str:
-    due = milestone.due_date.isoformat() if milestone.due_date else "undated"
-    amount = f" {milestone.amount}" if milestone.amount is not None else ""
-    return f"{milestone.id} {milestone.name!r}{amount} due {due} ({milestone.status})"
-
-
-def _as_planned(clm: Contract, plan: ProjectPlan) -> Contract:
-    """The contract as the PSA plans it: its milestones with the plan's values, or dropped."""
-    data = clm.model_dump(mode="python")
-    for line in data["lines"]:
-        billing: dict[str, Any] = line["billing"]
-        if "milestones" not in billing:
-            continue  # only fixed-fee lines have milestones
-        kept = []
-        for milestone in billing["milestones"]:
-            planned = plan.milestone(milestone["id"])
-            before = milestone["amount"]["amount"]
-            if planned is None:
-                billing["amount"]["amount"] -= before
-                continue
-            milestone["name"], milestone["due_date"] = planned.name, planned.due_date
-            if planned.due_date is None and not milestone["trigger"]:
-                milestone["trigger"] = _UNDATED  # a milestone needs a date or a trigger
-            if planned.amount is not None:
-                milestone["amount"] = planned.amount.model_dump()
-                billing["amount"]["amount"] += planned.amount.amount - before
-            kept.append(milestone)
-        billing["milestones"] = kept
-        billing["amount"]["amount"] = max(billing["amount"]["amount"], Decimal(0))
-    return Contract.model_validate(data)
-
-
-__all__ = ["drift_between", "drift_item", "plan_drift"]
+__all__ = ["drift_between", "drift_item", "undiffable"]
