@@ -242,19 +242,19 @@ def test_a_worker_killed_ten_times_and_then_for_good_loses_no_run_and_repeats_no
     )
 
 
-def test_a_sqlite_worker_killed_and_restarted_loses_no_run_and_repeats_no_effect(
+def test_a_sqlite_worker_killed_ten_times_loses_no_run_and_repeats_no_effect(
     tmp_path: Path, recorder: RecorderServer
 ) -> None:
-    # SQLite has one writer, hence one worker; three kills keep the suite short (each restart
-    # pays the interpreter's imports), the ten-kill run above covers the engine the same way.
+    # SQLite has one writer, hence one worker, killed and restarted ten times like the
+    # PostgreSQL worker above.
     with (
         Workers(tmp_path, f"sqlite:///{tmp_path / 'hub.sqlite'}", concurrency=4) as workers,
         EngineClient(workers.settings) as client,
     ):
         workers.start("solo")
-        run_ids = _enqueue(client, 30, recorder.url)
+        run_ids = _enqueue(client, 40, recorder.url)
         killed_inside = []
-        for _ in range(3):
+        for _ in range(10):
             killed_inside.append(_kill_mid_workflow(workers, client, "solo"))
             workers.start("solo")
         runs = client.wait_until_finished(run_ids, timeout_seconds=120)

@@ -9,9 +9,11 @@ Threads of an embedded ``serve`` (the default):
   recovery duty for dead workers' runs;
 * ``outbox-relay``: committed events to the bus (in-process, or NATS with
   ``messaging.bus = nats``);
-* ``dispatch-sweep``: starts messages stored but never dispatched.
+* ``dispatch-sweep``: starts messages stored but never dispatched;
+* ``poll-<source>``: one per ``ingress.pollers`` source (systems without webhooks), storing
+  each page with its cursor in the inbox, then dispatching.
 
-With ``--no-workers`` only the API, its thread pool and the sweep run; runs are enqueued in
+With ``--no-workers`` only the API, its thread pool, the sweep and the pollers run; runs are enqueued in
 the engine's database for ``contractsync worker`` processes. Shutdown order: the API stops
 taking requests and finishes those in hand, the sweep stops, the engine gives running
 workflows ``--grace-seconds`` (the rest resume elsewhere or at the next start), the heartbeat
@@ -32,7 +34,12 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from contractsync.bootstrap import ApiContainer, build_api, build_dispatcher
+from contractsync.bootstrap import (
+    ApiContainer,
+    build_api,
+    build_dispatcher,
+    build_polling_runner,
+)
 from contractsync.config import load_settings
 from contractsync.entrypoints.api import create_app
 from contractsync.entrypoints.runtime import EngineRuntime, start_engine_runtime
@@ -174,6 +181,12 @@ def serve_command(
         )
         container = build_api(settings, dispatcher=dispatcher)
         container.check_ready()
+        pollers = build_polling_runner(
+            settings,
+            uow_factory=container.uow_factory,
+            dispatcher=container.dispatcher,
+            clock=container.clock,
+        )
     except ContractSyncError as error:
         if runtime is not None:
             runtime.stop(grace_seconds=0)
@@ -182,6 +195,7 @@ def serve_command(
     sweep = DispatchSweep(container)
     try:
         sweep.start()
+        pollers.start()
         names = ", ".join(sorted(container.sources)) or "none configured"
         engine = "no workers" if runtime is None else f"worker {runtime.worker.executor_id}"
         typer.echo(
@@ -190,6 +204,7 @@ def serve_command(
         _own_the_shutdown_signals(grace_seconds)
         uvicorn.run(create_app(container), host=host, port=port, log_level="info")
     finally:
+        pollers.stop()
         sweep.stop()
         try:
             if runtime is not None:
