@@ -18,6 +18,7 @@ from tests.integration.test_worker_crash import fresh_postgres_database
 
 install()  # the probe workflows and their effect-recorder client
 
+
 @pytest.fixture
 def postgres_database_url() -> Iterator[str]:
     with fresh_postgres_database("cs_ambiguous") as url:
