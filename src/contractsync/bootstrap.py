@@ -129,9 +129,12 @@ def build_workflow_engine(
         hub: The hub database engine the inbox workflow reads and writes (built, and
             disposed with the engine, when not given).
 
+    When ``systems`` configures a CLM and an ERP the contract flows are bound to them
+    (:func:`build_flow_context`); without, their messages fail into ExceptionItems saying so.
+
     Raises:
-        ConfigError: as ``contractsync.workflows.engine.start_engine``, or an inbox handler
-            whose queue is not configured.
+        ConfigError: as ``contractsync.workflows.engine.start_engine``, an inbox handler
+            whose queue is not configured, or the flows' systems or reference data.
     """
     from contractsync.workflows import inbox
     from contractsync.workflows.engine import start_engine
@@ -143,6 +146,11 @@ def build_workflow_engine(
     clock = build_clock()
     inbox.bind_storage(lambda: SqlUnitOfWork(hub_engine, clock), clock)
     try:
+        if has_flow_systems(settings):
+            from contractsync.workflows.flow_context import bind_flows
+
+            uow_factory = lambda: SqlUnitOfWork(hub_engine, clock)  # noqa: E731
+            bind_flows(build_flow_context(settings, uow_factory=uow_factory, clock=clock))
         engine = start_engine(settings, executor_id=executor_id, poll_seconds=poll_seconds)
     except BaseException:
         if owned:
@@ -843,4 +851,148 @@ def build_reconciliation(
         legal_entities=dict(legal_entities or {}),
         notes=tuple(notes),
         close=engine.dispose,
+    )
+
+
+# --- contract flows -----------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from contractsync.services.contract_flow import FlowSystems, ReferenceData
+    from contractsync.services.flow_triggers import TriggerReader
+    from contractsync.workflows.flow_context import FlowContext
+
+_VENDOR_ROLES = {
+    "ironclad": "clm",
+    "tryton": "erp",
+    "netsuite": "erp",
+    "salesforce": "crm",
+    "kantata": "psa",
+    "docusign": "esign",
+}
+"""The role each vendor's adapter plays for the contract flows."""
+
+
+def _systems_by_role(settings: Settings) -> dict[str, str]:
+    from contractsync.errors import ConfigError
+
+    by_role: dict[str, list[str]] = {}
+    for name, system in settings.systems.items():
+        by_role.setdefault(_VENDOR_ROLES[system.vendor], []).append(name)
+    doubled = {role: names for role, names in by_role.items() if len(names) > 1}
+    if doubled:
+        role, names = next(iter(doubled.items()))
+        raise ConfigError(
+            f"the contract flows need one {role} system; {', '.join(sorted(names))} are configured",
+            code="config.flows_role_ambiguous",
+            remediation=f"Keep one {role} system under systems for the flows.",
+        )
+    return {role: names[0] for role, names in by_role.items()}
+
+
+def has_flow_systems(settings: Settings) -> bool:
+    """True when ``systems`` configures the CLM and the ERP the contract flows need."""
+    roles = {_VENDOR_ROLES[system.vendor] for system in settings.systems.values()}
+    return {"clm", "erp"} <= roles
+
+
+def build_systems(settings: Settings) -> FlowSystems:
+    """The flows' systems by role, each built from ``systems`` (its secrets read now).
+
+    Raises:
+        ConfigError: no CLM or no ERP is configured, two systems play one role, or a
+            system's settings are invalid (as :func:`build_system`).
+    """
+    from typing import cast
+
+    from contractsync.errors import ConfigError
+    from contractsync.ports import systems as ports
+    from contractsync.services.contract_flow import FlowSystems
+
+    names = _systems_by_role(settings)
+    missing = sorted({"clm", "erp"} - set(names))
+    if missing:
+        raise ConfigError(
+            f"the contract flows need a {' and an '.join(missing)} system",
+            code="config.flows_systems_missing",
+            remediation="Configure an Ironclad CLM and a Tryton or NetSuite ERP under systems.",
+        )
+
+    def built(role: str) -> object | None:
+        return build_system(settings, names[role]) if role in names else None
+
+    return FlowSystems(
+        clm=cast(ports.ContractSource, built("clm")),
+        erp=cast(ports.FinancialSystem, built("erp")),
+        crm=cast("ports.CustomerDirectory | None", built("crm")),
+        psa=cast("ports.ProjectTracker | None", built("psa")),
+        esign=cast("ports.SignatureSource | None", built("esign")),
+    )
+
+
+def build_flow_readers(settings: Settings) -> dict[str, TriggerReader]:
+    """Per system that sends the flows events (CLM, e-signature, CRM, PSA), its reader."""
+    from contractsync.adapters.ingress.triggers import reader_for
+
+    readers: dict[str, TriggerReader] = {}
+    for name, system in settings.systems.items():
+        if _VENDOR_ROLES[system.vendor] != "erp":
+            field = str(system.options.get("contract_field", "contractId"))
+            readers[name] = reader_for(system.vendor, name, contract_field=field)
+    return readers
+
+
+def build_reference(settings: Settings) -> ReferenceData:
+    """Legal entities and service catalogue from ``flows.reference`` (else the examples').
+
+    Raises:
+        ConfigError: the file cannot be read or is not valid reference data.
+    """
+    from importlib import resources
+    from pathlib import Path
+
+    from contractsync.adapters.samples import REFERENCE_FILE, SampleError, load_reference
+    from contractsync.errors import ConfigError
+    from contractsync.services.contract_flow import ReferenceData
+
+    local = Path("examples") / REFERENCE_FILE
+    packaged = Path(str(resources.files("contractsync").joinpath("_examples", REFERENCE_FILE)))
+    try:
+        path = settings.flows.reference or (local if local.is_file() else packaged)
+        loaded = load_reference(path)
+    except SampleError as exc:
+        raise ConfigError(
+            f"the flows' reference data cannot be read: {exc.message}",
+            code="config.flows_reference_invalid",
+            remediation="Point flows.reference at a file like examples/reference.yaml.",
+        ) from exc
+    return ReferenceData(legal_entities=loaded.legal_entities, service_codes=loaded.service_codes)
+
+
+def build_flow_context(
+    settings: Settings,
+    *,
+    uow_factory: Callable[[], UnitOfWork],
+    clock: Clock,
+    systems: FlowSystems | None = None,
+    reference: ReferenceData | None = None,
+    readers: Mapping[str, TriggerReader] | None = None,
+) -> FlowContext:
+    """What the contract flows run with; tests pass their own systems, reference or readers.
+
+    Raises:
+        ConfigError: as :func:`build_systems`, :func:`build_reference` or the policy.
+    """
+    from contractsync.workflows.flow_context import FlowContext, FlowTiming
+
+    return FlowContext(
+        uow_factory=uow_factory,
+        clock=clock,
+        systems=systems or build_systems(settings),
+        reference=reference or build_reference(settings),
+        policy=build_amendment_policy(settings),
+        readers=dict(readers) if readers is not None else build_flow_readers(settings),
+        timing=FlowTiming(
+            decision_poll_seconds=settings.flows.decision_poll_seconds,
+            ordering_wait_seconds=settings.flows.ordering_wait_seconds,
+        ),
     )

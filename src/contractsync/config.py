@@ -60,6 +60,33 @@ class PolicySettings(BaseModel):
     )
 
 
+class FlowSettings(BaseModel):
+    """How the contract flows run: what contracts are checked against, and how long they wait."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reference: Path | None = Field(
+        default=None,
+        title="Reference data file",
+        description="YAML of our legal entities and service catalogue (the format of "
+        "examples/reference.yaml); the shipped examples' file when unset.",
+    )
+    decision_poll_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        title="Decision poll interval",
+        description="Longest a waiting flow sleeps before it looks at its exception items again "
+        "(a decision sent to it wakes it at once).",
+    )
+    ordering_wait_seconds: float = Field(
+        default=86_400.0,
+        gt=0,
+        title="Ordering wait",
+        description="How long an amendment waits for its predecessor version before an "
+        "exception item asks whether to go on without it.",
+    )
+
+
 class MessagingSettings(BaseModel):
     """Where business events go after the outbox."""
 
@@ -390,6 +417,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = Field(default_factory=EngineSettings)
     ingress: IngressSettings = Field(default_factory=IngressSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    flows: FlowSettings = Field(default_factory=FlowSettings)
     systems: dict[SourceName, SystemSettings] = Field(
         default_factory=dict,
         title="External systems",

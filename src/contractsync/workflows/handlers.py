@@ -6,8 +6,9 @@ everything that touches the outside world must be a step (``steps.external_step`
 write under its step's idempotency key (``steps.call_idempotently``). A message with no
 entry is not an error: it is marked processed with the reason ``no handler`` and counted.
 
-The contract flows (issue 4) add their entries here; tests add theirs with
-``register_handler`` through ``bootstrap.add_workflow_hook``.
+The contract flows (``contract_events``, ``contract_to_cash``, ``milestones``) have their
+entries here; tests add theirs with ``register_handler`` through
+``bootstrap.add_workflow_hook``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from typing import Any
 
 from contractsync.errors import ConfigError
 from contractsync.ports.storage import InboxMessage
+from contractsync.workflows.contract_events import on_contract_event
+from contractsync.workflows.contract_to_cash import on_opportunity_won
+from contractsync.workflows.milestones import on_tracker_event
 
 ANY_EVENT_TYPE = "*"
 """An entry under ``(source, "*")`` handles every event type of the source without its own."""
@@ -49,8 +53,21 @@ class HandlerRoute:
 
 
 INBOX_HANDLERS: dict[tuple[str, str], HandlerRoute] = {
-    # (source, event type) -> HandlerRoute. Empty of business flows until the contract
-    # flows land (issue 4): every message is then processed as "no handler".
+    # (source, event type) -> HandlerRoute, for the sources the demo configures (the source
+    # name is the system name). Events of these sources not listed here are processed as
+    # "no handler" and counted.
+    ("salesforce", "opportunity.won"): HandlerRoute(on_opportunity_won),
+    # Ironclad has no "approved" event: each approval is workflow_approval_status_changed
+    # (approved or not, the fetched workflow says); completion and cancellation are decided
+    # the same way; launches and updates only teach the hub which contract a workflow holds.
+    ("ironclad", "workflow_approval_status_changed"): HandlerRoute(on_contract_event),
+    ("ironclad", "workflow_completed"): HandlerRoute(on_contract_event),
+    ("ironclad", "workflow_cancelled"): HandlerRoute(on_contract_event),
+    ("ironclad", "workflow_launched"): HandlerRoute(on_contract_event),
+    ("ironclad", "workflow_updated"): HandlerRoute(on_contract_event),
+    ("docusign", "envelope-completed"): HandlerRoute(on_contract_event),
+    ("kantata", "milestone.completed"): HandlerRoute(on_tracker_event),
+    ("kantata", "time.logged"): HandlerRoute(on_tracker_event),
 }
 
 
