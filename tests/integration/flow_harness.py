@@ -332,6 +332,15 @@ class FlowHub:
         }
         self.sim(self.ironclad, "amend_workflow", body)
 
+    def activate(self, contract_: Contract, customer_: Customer) -> str:
+        """Launch and approve the contract in the CLM; wait until the hub activated it."""
+        workflow = self.launch(contract_, customer_)
+        self.approve(workflow)
+        self.deliver()
+        outcome = self.result(self.run_id("contract_to_cash", contract_.id), timeout=300)
+        assert outcome["outcome"] == "activated", outcome
+        return workflow
+
     def won(self, customer_: Customer, contract_id: str) -> str:
         """The CRM has the account; an opportunity for the contract is closed-won."""
         crm = self.systems.crm
@@ -371,10 +380,18 @@ class FlowHub:
                     found[milestone] = story
         return found
 
-    def complete_milestone(self, contract_id: str, milestone_id: str) -> None:
-        """Delivery completes the milestone in the PSA; the hub polls the feed."""
+    def complete_milestone(self, contract_id: str, milestone_id: str) -> str:
+        """Delivery completes the milestone in the PSA and the hub polls the feed.
+
+        Returns:
+            The id of the milestone's billing run, once it exists.
+        """
         story = self.stories(contract_id)[milestone_id]
         self.sim(self.kantata, "complete_milestone", {"story_id": str(story["id"])})
+        self.poll_psa()
+        run = self.run_id("milestone_billing", f"{contract_id}:{milestone_id}")
+        self.wait_until(lambda: self._exists(run), what=f"the billing run of {milestone_id}")
+        return run
 
     # -- Tryton --------------------------------------------------------------------------
 

@@ -97,6 +97,38 @@ def test_a_project_is_never_activated_before_its_contract_is_approved(hub: FlowH
     assert workflow
 
 
+def test_a_contract_failing_validation_waits_for_its_owner_and_resumes_once_fixed(
+    hub: FlowHub,
+) -> None:
+    tag = new_tag()
+    buyer, sow = customer(tag), contract(tag, tax_treatment=None)
+    workflow = hub.launch(sow, buyer)
+    hub.approve(workflow)
+    hub.deliver()
+    run = hub.run_id(ACTIVATE_CONTRACT, sow.id)
+
+    (item,) = hub.wait_for_items(sow.id)
+    assert (item.code, item.owner.value) == ("tax.treatment_invalid", "finance")
+    assert item.evidence["flow_workflow_id"] == run
+    assert hub.engine.run(run).status().value == "PENDING"
+    assert hub.tryton_parties(buyer.id) == []
+    assert hub.record("contract", sow.id) is None
+    # Finance fixes the contract in the CLM, then resolves the item: the run re-fetches.
+    edit = {"workflow_id": workflow, "attributes": {"taxTreatment": "domestic_vat"}}
+    hub.sim(hub.ironclad, "edit_workflow", edit)
+    hub.deliver()
+    hub.resolve(item, "tax treatment set to domestic VAT in Ironclad")
+    outcome = hub.result(run, timeout=300)
+
+    assert outcome["outcome"] == "activated"
+    stored = hub.record("contract", sow.id)
+    assert stored is not None
+    assert stored["tax_treatment"] == "domestic_vat"
+    assert [p["code"] for p in hub.tryton_parties(buyer.id)] == [buyer.id]
+    assert hub.open_items(sow.id) == []
+    assert hub.events(sow.id).count("contract.activated") == 1
+
+
 def _seen(hub: FlowHub, contract_id: str) -> bool:
     with hub.uow() as uow:
         return bool(uow.refs.refs_of("contract", contract_id))
