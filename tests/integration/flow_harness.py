@@ -52,6 +52,7 @@ from contractsync.domain.milestone import BillingMilestone
 from contractsync.domain.money import Money
 from contractsync.domain.periods import Term
 from contractsync.entrypoints.api import create_app
+from contractsync.errors import IllegalTransitionError
 from contractsync.ports.storage import UnitOfWork
 from contractsync.services import exception_queue as queue
 from contractsync.services.contract_flow import FlowSystems, ReferenceData
@@ -287,6 +288,12 @@ class FlowHub:
                 uow, self.clock, item.id, actor="owner@firm", note=note, corrected_data=corrected
             )
             uow.commit()
+        self._nudge(item)
+
+    def resolve_again_is_refused(self, item: ExceptionItem) -> None:
+        """A second resolve (a double click) is refused; the run was nudged once more."""
+        with self.uow() as uow, pytest.raises(IllegalTransitionError):
+            queue.resolve(uow, self.clock, item.id, actor="owner@firm", note="again")
         self._nudge(item)
 
     def dismiss(self, item: ExceptionItem, reason: str) -> None:
