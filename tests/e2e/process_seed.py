@@ -1,6 +1,6 @@
 """Seed data for process API tests: sample contracts stored through the ports and services.
 
-Every money amount of the *canary* contract is shifted by an amount ending in ``.37`` (milestone
+Every money amount of the *canary* contracts is shifted by an amount ending in ``.37`` (milestone
 shifts are added to their line's fee, so the sums still hold); those amounts, plus the money at
 risk and invoice amounts planted beside them, are the canaries no key without
 ``pricing:read`` may ever see.
@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from contractsync.adapters.samples import SampleCase, load_samples
+from contractsync.adapters.samples import SampleCase, SampleSet, load_samples
 from contractsync.domain.contract import Contract
 from contractsync.domain.events import BusinessEvent, EventType
 from contractsync.domain.identity import ExternalRef
@@ -26,16 +27,22 @@ from contractsync.domain.project import Project, ProjectStatus
 from contractsync.domain.roles import OwnerRole, Severity
 from contractsync.ports.storage import InboxMessage, InboxStatus, UnitOfWork
 from contractsync.services.exception_queue import raise_exception
-from contractsync.testing.fakes import FixedClock
+from contractsync.testing.fakes import (
+    FixedClock,
+    InMemoryStore,
+    InMemoryUnitOfWork,
+    RecordingDispatcher,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-CANARY_CASE = "01-harborview-erp-rollout"
+CANARY_CASES = frozenset({"01-harborview-erp-rollout", "06-prairie-wind-managed-support"})
 SEEDED_CASES = (
     "01-harborview-erp-rollout",
     "02-hanseatic-data-platform",
     "03-rijnmond-advisory-retainer",
     "04-thameside-analytics-subscription",
     "05-cascadia-security-export",
+    "06-prairie-wind-managed-support",
 )
 ADMIN_KEY = "admin-key-" + "a" * 40
 FINANCE_KEY = "finance-key-" + "f" * 40
@@ -118,9 +125,14 @@ def _collect_money(value: Any, into: set[str]) -> None:
             _collect_money(inner, into)
 
 
+@cache
+def _samples() -> SampleSet:
+    return load_samples(EXAMPLES)
+
+
 def seed_hub(uow_factory: Callable[[], UnitOfWork], clock: FixedClock) -> Seeded:
-    """Store five sample cases with refs, messages, events, invoices and exception items."""
-    samples = load_samples(EXAMPLES)
+    """Store six sample cases with refs, messages, events, invoices and exception items."""
+    samples = _samples()
     seeded = Seeded()
     with uow_factory() as uow:
         for entity in samples.reference.legal_entities:
@@ -146,7 +158,7 @@ def _seed_case(
 ) -> None:
     contract_doc = case.contract.model_dump(mode="json")
     canaries: set[str] = set()
-    if case.name == CANARY_CASE:
+    if case.name in CANARY_CASES:
         contract_doc = _shift(contract_doc, canaries)
     contract_id, customer_id = case.contract.id, case.customer.id
     project = Project(
@@ -159,7 +171,7 @@ def _seed_case(
     currency = case.contract.currency
     at_risk = Money.of(Decimal("55555.37") + index, currency)
     invoiced = Money.of(Decimal("66666.37") + index, currency)
-    if case.name == CANARY_CASE:
+    if case.name in CANARY_CASES:
         canaries |= {str(at_risk.amount), str(invoiced.amount)}
     message = InboxMessage(
         id=f"msg-{index}",
@@ -247,3 +259,48 @@ def _seed_case(
     seeded.exceptions.append(item.id)
     seeded.invoices.append(invoice_id)
     seeded.canaries |= canaries
+
+
+@dataclass
+class ProcessHub:
+    """The API over in-memory storage, seeded: what the process API tests drive."""
+
+    client: Any
+    store: InMemoryStore
+    clock: FixedClock
+    seeded: Seeded
+
+    def get(self, path: str, key: str = ADMIN_KEY, **params: Any) -> Any:
+        """GET ``path`` with ``key``."""
+        return self.client.get(path, headers=bearer(key), params=params or None)
+
+    def post(self, path: str, body: Any = None, key: str = ADMIN_KEY, **headers: str) -> Any:
+        """POST ``body`` as JSON to ``path`` with ``key`` and extra headers."""
+        return self.client.post(path, json=body, headers={**bearer(key), **headers})
+
+
+def build_process_hub(monkeypatch: Any, tmp_path: Path) -> Iterator[ProcessHub]:
+    """Build the app through ``build_api`` with in-memory fakes, seed it, and serve it."""
+    from fastapi.testclient import TestClient
+
+    from contractsync.bootstrap import build_api
+    from contractsync.config import Settings
+    from contractsync.entrypoints.api import create_app
+
+    clock, store = FixedClock(), InMemoryStore()
+    settings = Settings.model_validate(
+        {
+            "database": {"url": f"sqlite:///{tmp_path / 'unused.sqlite'}"},
+            "api": api_settings(monkeypatch),
+        }
+    )
+
+    def factory() -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(store, clock)
+
+    seeded = seed_hub(factory, clock)
+    container = build_api(
+        settings, uow_factory=factory, dispatcher=RecordingDispatcher(), clock=clock
+    )
+    with TestClient(create_app(container)) as client:
+        yield ProcessHub(client, store, clock, seeded)

@@ -155,9 +155,9 @@ def exceptions_router(container: ApiContainer) -> APIRouter:
     def assign(
         item_id: RecordId,
         body: AssignRequest,
-        if_match: IfMatch,
         response: Response,
         principal: Annotated[Principal, require("exceptions:write")],
+        if_match: IfMatch = None,
     ) -> ExceptionResponse:
         """Give the item to ``assignee``; audited."""
         item, _ = act(
@@ -180,9 +180,9 @@ def exceptions_router(container: ApiContainer) -> APIRouter:
     )
     def retry(
         item_id: RecordId,
-        if_match: IfMatch,
         response: Response,
         principal: Annotated[Principal, require("exceptions:write")],
+        if_match: IfMatch = None,
     ) -> RetryResponse:
         """Mark the item retried (audited) and say which workflow or message runs again."""
         item, rerun = act(
@@ -205,9 +205,9 @@ def exceptions_router(container: ApiContainer) -> APIRouter:
     def resolve(
         item_id: RecordId,
         body: ResolveRequest,
-        if_match: IfMatch,
         response: Response,
         principal: Annotated[Principal, require("exceptions:write")],
+        if_match: IfMatch = None,
     ) -> ExceptionResponse:
         """Close the item as fixed, with corrected data for the waiting flow if any."""
         item, _ = act(
@@ -236,9 +236,9 @@ def exceptions_router(container: ApiContainer) -> APIRouter:
     def dismiss(
         item_id: RecordId,
         body: DismissRequest,
-        if_match: IfMatch,
         response: Response,
         principal: Annotated[Principal, require("exceptions:write")],
+        if_match: IfMatch = None,
     ) -> ExceptionResponse:
         """Close the item without a fix; the reason is audited."""
         item, _ = act(
