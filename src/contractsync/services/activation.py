@@ -131,7 +131,7 @@ def record_activation(
     store_record(uow, BILLING_SCHEDULE, contract.id, _json(activation.billing), cause=cause)
     store_record(uow, REVENUE_SCHEDULE, contract.id, _json(activation.revenue), cause=cause)
     link_refs(uow, customer_refs, record_kind=CUSTOMER, record_id=activation.customer.id)
-    link_refs(uow, contract_refs, record_kind=CONTRACT, record_id=contract.id)
+    link_refs(uow, contract_refs, record_kind=CONTRACT, record_id=contract.id, keep_first=True)
     link_refs(uow, project_refs, record_kind=PROJECT, record_id=project.id)
     key = f"{contract.id}:v{contract.version}"
     subject = f"contract:{contract.id}"

@@ -184,10 +184,29 @@ def load_customer(uow: UnitOfWork, customer_id: str) -> Customer | None:
 
 
 def link_refs(
-    uow: UnitOfWork, refs: Sequence[ExternalRef], *, record_kind: str, record_id: str
+    uow: UnitOfWork,
+    refs: Sequence[ExternalRef],
+    *,
+    record_kind: str,
+    record_id: str,
+    keep_first: bool = False,
 ) -> None:
-    """Remember that each ref is this record (idempotent)."""
+    """Remember that each ref is this record (idempotent).
+
+    A record has one id per system and kind. With ``keep_first`` a ref is skipped when
+    the record already has another id of its system and kind: a contract's change orders
+    are CLM records of their own, and the contract stays known by the first one.
+
+    Raises:
+        ConflictError: a ref stands for another record, or (without ``keep_first``) the
+            record already has another id of the ref's system and kind.
+    """
     for ref in refs:
+        if keep_first and any(
+            (known.system, known.kind) == (ref.system, ref.kind) and known != ref
+            for known in uow.refs.refs_of(record_kind, record_id)
+        ):
+            continue
         uow.refs.link(ref, record_kind=record_kind, record_id=record_id)
 
 

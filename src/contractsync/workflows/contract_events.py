@@ -67,10 +67,10 @@ def clm_ref_of(contract_id: str) -> ExternalRef | None:
 
 @hub_step("hub.link_contract_ref")
 def link_contract_ref(ref: ExternalRef, contract_id: str) -> None:
-    """Remember which contract a CLM record holds."""
+    """Remember which contract a CLM record holds (its first CLM record stays its ref)."""
     with flow_context().uow_factory() as uow:
         contract_flow.link_refs(
-            uow, [ref], record_kind=contract_flow.CONTRACT, record_id=contract_id
+            uow, [ref], record_kind=contract_flow.CONTRACT, record_id=contract_id, keep_first=True
         )
         uow.commit()
 
