@@ -89,3 +89,31 @@ def test_an_amendment_arriving_before_its_contract_waits_and_applies_after_activ
     assert hub.record("contract", sow.id)["version"] == 2  # type: ignore[index]
     assert _prices(hub, sow.id) == [Decimal(5000), Decimal(18000)]
     assert hub.result(hub.run_id(ACTIVATE_CONTRACT, sow.id))["version"] == 1
+
+
+def test_a_version_whose_predecessor_never_comes_asks_the_admin_then_applies_on_top(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = f"sqlite:///{tmp_path / 'hub.sqlite'}"
+    with flow_hub(database, tmp_path, monkeypatch, ordering_wait_seconds=1.0) as hub:
+        tag = new_tag()
+        buyer, sow = customer(tag), contract(tag)
+        workflow = hub.activate(sow, buyer)
+        # Two amendments in the CLM before the hub hears of either: every fetch shows v3.
+        hub.amend(workflow, contract(tag, version=2, amounts=("5000", "16000")), buyer)
+        hub.amend(workflow, contract(tag, version=3, amounts=("5000", "17000")), buyer)
+        hub.deliver()
+
+        (item,) = hub.wait_for_items(sow.id)
+        assert (item.code, item.owner.value) == (
+            "amendment.predecessor_missing",
+            "integration_admin",
+        )
+        assert hub.record("contract", sow.id)["version"] == 1  # type: ignore[index]
+        hub.resolve(item, "version 2 was superseded in the CLM; apply version 3")
+        outcome = hub.result(hub.run_id(AMEND_CONTRACT, f"{sow.id}:v3"), timeout=300)
+
+        assert outcome["outcome"] == "applied"
+        assert _applied_plans(hub, sow.id) == [f"{sow.id}:v1-v3"]
+        assert _prices(hub, sow.id) == [Decimal(5000), Decimal(17000)]
+        assert not hub.engine.list_workflows(prefix=hub.run_id(AMEND_CONTRACT, f"{sow.id}:v2"))
