@@ -305,6 +305,7 @@ class ApiContainer:
         close: Releases what the container holds (the database pool).
         api_keys: The process API's keys (secrets held only as SHA-256 digests).
         amendment_policy: The policy amendment plans are decided by (dry runs too).
+        replay_tools: Gives the replay tools (built at first use); None: no replay here.
     """
 
     settings: Settings
@@ -316,6 +317,7 @@ class ApiContainer:
     close: Callable[[], None] = lambda: None
     api_keys: tuple[ApiKey, ...] = ()
     amendment_policy: Policy | None = None
+    replay_tools: Callable[[], ReplayTools] | None = None
 
 
 def build_webhook_sources(settings: Settings, *, clock: Clock) -> dict[str, WebhookSource]:
@@ -395,8 +397,10 @@ def build_api(
             settings, uow_factory, sources, dispatcher, clock, lambda: None, release, keys, policy
         )
     engine = build_engine(settings, check_migrated=False)
+    replay_tools, close_replay = _lazy_replay_tools(settings)
 
     def close() -> None:
+        close_replay()
         release()
         engine.dispose()
 
@@ -410,7 +414,33 @@ def build_api(
         close=close,
         api_keys=keys,
         amendment_policy=policy,
+        replay_tools=replay_tools,
     )
+
+
+def _lazy_replay_tools(settings: Settings) -> tuple[Callable[[], ReplayTools], Callable[[], None]]:
+    """Replay tools built at the first ``POST /replays``, then shared; and what closes them.
+
+    They connect to the engine's database, so a process that never replays never connects.
+    """
+    import threading
+
+    lock = threading.Lock()
+    built: list[ReplayTools] = []
+
+    def tools() -> ReplayTools:
+        with lock:
+            if not built:
+                built.append(build_replay_tools(settings))
+            return built[0]
+
+    def close() -> None:
+        with lock:
+            for each in built:
+                each.close()
+            built.clear()
+
+    return tools, close
 
 
 MIN_API_KEY_LENGTH = 32

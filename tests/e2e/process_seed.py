@@ -9,7 +9,9 @@ risk and invoice amounts planted beside them, are the canaries no key without
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,14 +21,18 @@ from pathlib import Path
 from typing import Any
 
 from contractsync.adapters.samples import SampleCase, SampleSet, load_samples
+from contractsync.bootstrap import ApiContainer
 from contractsync.domain.contract import Contract
 from contractsync.domain.events import BusinessEvent, EventType
 from contractsync.domain.identity import ExternalRef
 from contractsync.domain.money import Money
 from contractsync.domain.project import Project, ProjectStatus
 from contractsync.domain.roles import OwnerRole, Severity
+from contractsync.errors import ConflictError
 from contractsync.ports.storage import InboxMessage, InboxStatus, UnitOfWork
+from contractsync.ports.workflows import RunAttempt, RunState
 from contractsync.services.exception_queue import raise_exception
+from contractsync.services.replay_plans import ReplayTools
 from contractsync.testing.fakes import (
     FixedClock,
     InMemoryStore,
@@ -269,6 +275,7 @@ class ProcessHub:
     store: InMemoryStore
     clock: FixedClock
     seeded: Seeded
+    runs: FakeRuns
 
     def get(self, path: str, key: str = ADMIN_KEY, **params: Any) -> Any:
         """GET ``path`` with ``key``."""
@@ -302,5 +309,56 @@ def build_process_hub(monkeypatch: Any, tmp_path: Path) -> Iterator[ProcessHub]:
     container = build_api(
         settings, uow_factory=factory, dispatcher=RecordingDispatcher(), clock=clock
     )
-    with TestClient(create_app(container)) as client:
-        yield ProcessHub(client, store, clock, seeded)
+    runs = FakeRuns()
+    with TestClient(create_app(with_fake_replays(container, clock, runs))) as client:
+        yield ProcessHub(client, store, clock, seeded, runs)
+
+
+REPLAY_MARK = "#replay-"
+
+
+class FakeRuns:
+    """The engine's runs in memory (the WorkflowRuns port): states, and forks made once."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, RunState] = {}
+        self._lock = threading.Lock()
+
+    def latest(self, workflow_id: str) -> RunAttempt | None:
+        """The newest attempt of ``workflow_id``'s lineage."""
+        lineage = workflow_id.split(REPLAY_MARK, 1)[0]
+        with self._lock:
+            found = [w for w in self.states if w == lineage or w.startswith(lineage + REPLAY_MARK)]
+            if not found:
+                return None
+            newest = max(
+                found, key=lambda w: int(w.split(REPLAY_MARK)[1]) if REPLAY_MARK in w else 0
+            )
+            state = self.states[newest]
+        number = int(newest.split(REPLAY_MARK)[1]) if REPLAY_MARK in newest else 0
+        failed = state is RunState.FAILED
+        return RunAttempt(
+            newest,
+            lineage,
+            number,
+            state,
+            failed_step=2 if failed else None,
+            error="x" if failed else None,
+        )
+
+    def replay(self, attempt: RunAttempt) -> str:
+        """Fork the attempt once; a second fork of the same number conflicts."""
+        new_id = f"{attempt.lineage_id}{REPLAY_MARK}{attempt.number + 1}"
+        with self._lock:
+            if new_id in self.states:
+                raise ConflictError("taken", code="replay.already_running")
+            self.states[new_id] = RunState.RUNNING
+        return new_id
+
+
+def with_fake_replays(container: ApiContainer, clock: FixedClock, runs: FakeRuns) -> ApiContainer:
+    """``container`` replaying through in-memory runs and a recording dispatcher."""
+    tools = ReplayTools(
+        uow_factory=container.uow_factory, runs=runs, dispatcher=RecordingDispatcher(), clock=clock
+    )
+    return dataclasses.replace(container, replay_tools=lambda: tools)

@@ -31,8 +31,17 @@ from contractsync.adapters.persistence.migrate import upgrade
 from contractsync.bootstrap import build_api
 from contractsync.config import Settings
 from contractsync.entrypoints.api import create_app
+from contractsync.ports.workflows import RunState
 from contractsync.testing.fakes import FixedClock, InMemoryUnitOfWork, RecordingDispatcher
-from tests.e2e.process_seed import ADMIN_KEY, Seeded, api_settings, bearer, seed_hub
+from tests.e2e.process_seed import (
+    ADMIN_KEY,
+    FakeRuns,
+    Seeded,
+    api_settings,
+    bearer,
+    seed_hub,
+    with_fake_replays,
+)
 
 EXAMPLES_PER_OPERATION = 40
 # Generating whole canonical contracts is slow: the dry run gets fewer, larger cases.
@@ -68,7 +77,9 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
     clock = FixedClock()
     container = build_api(settings_, dispatcher=RecordingDispatcher(), clock=clock)
     seeded = seed_hub(container.uow_factory, clock)
-    app = create_app(container)
+    runs = FakeRuns()
+    runs.states["inbox:ironclad:wf-0"] = RunState.FAILED
+    app = create_app(with_fake_replays(container, clock, runs))
     with TestClient(app) as client:
         etags = {
             item: client.get(f"/api/v1/exceptions/{item}", headers=bearer(ADMIN_KEY)).headers[
@@ -156,7 +167,7 @@ def test_the_schema_documents_every_process_operation_with_problems_and_security
         for path, operations in document["paths"].items()
         if path.startswith("/api/v1/")
     }
-    assert len([op for ops in process.values() for op in ops]) == 18
+    assert len([op for ops in process.values() for op in ops]) == 19
     assert document["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
     for path, operations in process.items():
         for method, operation in operations.items():

@@ -15,6 +15,7 @@ from contractsync.entrypoints.api.routes.invoices import invoices_router
 from contractsync.entrypoints.api.routes.lineage import lineage_router
 from contractsync.entrypoints.api.routes.projects import projects_router
 from contractsync.entrypoints.api.routes.rate_cards import rate_cards_router
+from contractsync.entrypoints.api.routes.replays import replays_router
 
 API_PREFIX = "/api/v1"
 
@@ -33,6 +34,7 @@ def process_router(container: ApiContainer) -> APIRouter:
         invoices_router,
         exceptions_router,
         events_router,
+        replays_router,
     ):
         router.include_router(build(container))
     return router

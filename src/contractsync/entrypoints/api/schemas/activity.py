@@ -124,6 +124,33 @@ class LineageResponse(MaskedResponse):
     next_cursor: str | None = None
 
 
+class ReplayRequest(Dto):
+    """What to replay: an inbox message, a workflow run or an ExceptionItem."""
+
+    kind: Literal["message", "workflow", "exception"]
+    id: str = Field(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")
+    dry_run: bool = Field(
+        default=False, description="Only say what a replay would do now; run nothing."
+    )
+
+
+class ReplayResponse(MaskedResponse):
+    """What a replay would do (dry run) or did."""
+
+    target: str = Field(description="<kind>:<id>")
+    action: str = Field(description="replay failed run, start, already succeeded or running.")
+    reason: str
+    workflow_id: str | None = None
+    from_step: int | None = None
+    message_id: str | None = None
+    exception_id: str | None = None
+    dry_run: bool
+    outcome: str | None = Field(
+        default=None, description="replayed, started or already succeeded; null on a dry run."
+    )
+    new_workflow_id: str | None = None
+
+
 __all__ = [
     "AssignRequest",
     "DismissRequest",
@@ -134,6 +161,8 @@ __all__ = [
     "LineageEntry",
     "LineageRef",
     "LineageResponse",
+    "ReplayRequest",
+    "ReplayResponse",
     "RerunView",
     "ResolveRequest",
     "RetryResponse",
