@@ -89,6 +89,13 @@ def add_workflow_hook(hook: Callable[[], None]) -> None:
         _workflow_hooks.append(hook)
 
 
+def remove_workflow_hook(hook: Callable[[], None]) -> None:
+    """Forget ``hook`` (tests undo what they added, so later tests see production tables)."""
+    if hook in _workflow_hooks:
+        _workflow_hooks.remove(hook)
+    _hooks_run.discard(id(hook))
+
+
 def _run_workflow_hooks() -> None:
     for hook in _workflow_hooks:
         if id(hook) not in _hooks_run:

@@ -10,13 +10,19 @@ import pytest
 from contractsync.bootstrap import build_workflow_engine
 from contractsync.config import DatabaseSettings, EngineSettings, QueueLimits, Settings
 from contractsync.testing.effect_recorder import EffectRecorder, RecorderServer
-from contractsync.testing.workflow_hooks import install
+from contractsync.testing.workflow_hooks import install, uninstall
 from contractsync.workflows.engine import Engine
 from contractsync.workflows.probe import three_effects
 from contractsync.workflows.runs import RunStatus
 from tests.integration.test_worker_crash import fresh_postgres_database
 
-install()  # the probe workflows and their effect-recorder client
+
+@pytest.fixture(autouse=True, scope="module")
+def _test_workflows() -> Iterator[None]:
+    """Register the test workflows and the recorder handler for this module only."""
+    install()
+    yield
+    uninstall()
 
 
 @pytest.fixture

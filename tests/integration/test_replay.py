@@ -32,13 +32,20 @@ from contractsync.errors import ConflictError
 from contractsync.ports.storage import InboxMessage, InboxStatus
 from contractsync.services.replay import ReplayTarget, replay
 from contractsync.testing.effect_recorder import EffectRecorder, RecorderServer
-from contractsync.testing.workflow_hooks import install
+from contractsync.testing.workflow_hooks import install, uninstall
 from contractsync.workflows.client import EngineClient
 from contractsync.workflows.runs import RunStatus
 from tests.integration.hub_processes import SECRET, SECRET_VARIABLE, hub_settings, signed
 from tests.integration.test_worker_crash import fresh_postgres_database
 
-install()  # the ``recorder`` inbox handler and its effect-recorder client
+
+@pytest.fixture(autouse=True, scope="module")
+def _test_workflows() -> Iterator[None]:
+    """Register the test workflows and the recorder handler for this module only."""
+    install()
+    yield
+    uninstall()
+
 
 runner = CliRunner()
 

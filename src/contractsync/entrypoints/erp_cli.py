@@ -92,6 +92,9 @@ def serve(
         server = TrytonServer(site, port).start()
     except ContractSyncError as error:
         raise _fail(error) from error
+    except KeyboardInterrupt:
+        # Ctrl-C while trytond was starting: start() has already stopped it.
+        raise typer.Exit(code=0) from None
     # Ctrl-C may land as soon as the server answers, even while these lines print.
     try:
         _console.print(f"trytond serves {site.location} at {server.url}/{database}/rpc/")

@@ -67,6 +67,15 @@ def install() -> None:
     add_workflow_hook(register_test_workflows)
 
 
+def uninstall() -> None:
+    """Undo :func:`install`: later engines and dispatchers see only the production tables."""
+    from contractsync.bootstrap import remove_workflow_hook
+    from contractsync.workflows.handlers import ANY_EVENT_TYPE, unregister_handler
+
+    remove_workflow_hook(register_test_workflows)
+    unregister_handler(RECORDER_SOURCE, ANY_EVENT_TYPE)
+
+
 def main() -> None:
     """Run the ``contractsync`` command line with the test workflows installed."""
     install()

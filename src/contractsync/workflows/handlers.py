@@ -93,6 +93,11 @@ def register_handler(
         )
 
 
+def unregister_handler(source: str, event_type: str) -> None:
+    """Remove an entry added with :func:`register_handler` (absent entries are ignored)."""
+    INBOX_HANDLERS.pop((source, event_type), None)
+
+
 def handler_queues() -> set[str]:
     """Every queue a registered route enqueues on (checked against the configured queues)."""
     return {route.queue_name for route in INBOX_HANDLERS.values()} | {INBOX_QUEUE}
@@ -107,4 +112,5 @@ __all__ = [
     "handler_queues",
     "register_handler",
     "route_for",
+    "unregister_handler",
 ]
