@@ -216,6 +216,15 @@ def _seed_case(
             record_id=project.id,
         )
         invoice_id = f"INV-{contract_id}"
+        invoice = {
+            "invoice_id": invoice_id,
+            "contract_id": contract_id,
+            "milestone_id": "M1",
+            "amount": invoiced.model_dump(mode="json"),
+            "issued_on": "2025-04-01",
+            "due_on": "2025-05-16",
+        }
+        uow.records.put("invoice", invoice_id, invoice, version=1, cause=cause)
         uow.refs.link(
             ExternalRef(system="tryton", kind="account.invoice", id=str(500 + index)),
             record_kind="invoice",

@@ -115,3 +115,17 @@ def test_a_cursor_this_list_did_not_issue_is_a_422_problem(hub, cursor):
 
     assert response.status_code == 422
     assert response.json()["code"] == "pagination.cursor_invalid"
+
+
+def test_invoices_show_where_they_live_what_they_bill_and_their_events(hub):
+    contract = hub.seeded.contracts[1]
+
+    [invoice] = [
+        i for i in hub.get("/api/v1/invoices").json()["items"] if i["contract_id"] == contract
+    ]
+
+    assert invoice["id"] == f"INV-{contract}"
+    assert invoice["refs"] == [{"system": "tryton", "kind": "account.invoice", "id": "501"}]
+    assert (invoice["milestone_id"], invoice["due_on"]) == ("M1", "2025-05-16")
+    assert invoice["amount"]["amount"]
+    assert [e["type"] for e in invoice["events"]] == ["invoice.created"]

@@ -1,7 +1,8 @@
 """``GET /invoices``: the invoices the hub knows, from their ERP refs and invoice events.
 
 The hub does not own invoices (the ERP does): it knows an invoice by the external ref it
-linked to the canonical invoice id, and by the events it published about it (subject
+linked to the canonical invoice id, by the record the billing flow stored (record kind
+``invoice``: milestone, amount, dates) and by the events it published about it (subject
 ``invoice:<id>``). Nothing here is read from the ERP itself.
 """
 
@@ -50,13 +51,20 @@ def invoices_router(container: ApiContainer) -> APIRouter:
             views = []
             for invoice_id in items:
                 refs = uow.views.refs_of(INVOICE_KIND, invoice_id)
+                # The invoice as the billing flow recorded it, when it did (amount, dates).
+                recorded = uow.records.get(INVOICE_KIND, invoice_id) or {}
                 events = uow.views.events(
                     subject=f"{INVOICE_KIND}:{invoice_id}", limit=_EVENTS_PER_INVOICE
                 )
                 views.append(
                     InvoiceView(
                         id=invoice_id,
-                        contract_id=events[-1].event.correlation_id if events else None,
+                        contract_id=recorded.get("contract_id")
+                        or (events[-1].event.correlation_id if events else None),
+                        milestone_id=recorded.get("milestone_id"),
+                        issued_on=recorded.get("issued_on"),
+                        due_on=recorded.get("due_on"),
+                        amount=recorded.get("amount"),
                         refs=[RefView.model_validate(r.ref.model_dump()) for r in refs],
                         linked_at=min(r.linked_at for r in refs),
                         events=[

@@ -57,6 +57,10 @@ class InvoiceView(Dto):
     )
     refs: list[RefView] = Field(description="Where the invoice lives (ERP id and kind).")
     linked_at: AwareDatetime = Field(description="When the hub first linked it.")
+    milestone_id: str | None = Field(default=None, description="The milestone it bills.")
+    issued_on: dt.date | None = None
+    due_on: dt.date | None = None
+    amount: MoneyView | None = priced("The invoiced amount, as the hub recorded it.")
     events: list[InvoiceEventView] = Field(default_factory=list)
 
 
