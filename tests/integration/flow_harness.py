@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
+from contractsync.adapters.docusign import DocuSignSignatureSource
 from contractsync.adapters.ingress.feed_poller import FeedPoller
 from contractsync.adapters.ingress.triggers import reader_for
 from contractsync.adapters.ironclad import IroncladContractSource
@@ -59,11 +60,14 @@ from contractsync.services.contract_flow import FlowSystems, ReferenceData
 from contractsync.services.flow_decisions import EVIDENCE_FLOW, EVIDENCE_TOPIC
 from contractsync.services.polling import poll_once
 from contractsync.simulators import FaultPlan
+from contractsync.simulators.docusign import DocuSignSimulator
 from contractsync.simulators.ironclad import IroncladSimulator
 from contractsync.simulators.kantata import KantataSimulator
 from contractsync.simulators.salesforce import SalesforceSimulator
 from contractsync.workflows.engine import workflow_id
 from contractsync.workflows.flow_context import bind_flows
+from tests.adapters.docusign.conftest import INTEGRATION as DOCUSIGN_INTEGRATION
+from tests.adapters.docusign.conftest import settings as docusign_settings
 from tests.adapters.ironclad.harness import settings as ironclad_settings
 from tests.adapters.kantata import samples as kantata_samples
 from tests.adapters.salesforce.harness import settings as salesforce_settings
@@ -73,9 +77,12 @@ from tests.adapters.tryton.samples import Samples
 HUB = "http://hub.test"
 SF_SECRET = "whsec_" + base64.b64encode(bytes(range(40, 72))).decode()
 SF_SECRET_VARIABLE = "FLOW_SALESFORCE_SECRET"
+CONNECT_KEY = "flow-connect-hmac-key-" + "c" * 24
+CONNECT_KEY_VARIABLE = "FLOW_CONNECT_KEY"
 ENTITY = Samples.entity
 REFERENCE = ReferenceData(legal_entities=(ENTITY,), service_codes=frozenset({"IMPL", "SUPPORT"}))
 _IRONCLAD_KEY: list[rsa.RSAPrivateKey] = []
+_DOCUSIGN_KEY: list[rsa.RSAPrivateKey] = []
 
 
 def eur(amount: str) -> Money:
@@ -137,6 +144,12 @@ def contract(
     )
 
 
+def _docusign_key() -> rsa.RSAPrivateKey:
+    if not _DOCUSIGN_KEY:
+        _DOCUSIGN_KEY.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    return _DOCUSIGN_KEY[0]
+
+
 def _ironclad_key() -> rsa.RSAPrivateKey:
     if not _IRONCLAD_KEY:
         _IRONCLAD_KEY.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
@@ -162,6 +175,10 @@ def hub_settings(database_url: str, folder: Path, **flows: float) -> Settings:
                         "scheme": "standard_webhooks",
                         "secrets": [{"env": SF_SECRET_VARIABLE}],
                     },
+                    "docusign": {
+                        "scheme": "docusign_connect",
+                        "secrets": [{"env": CONNECT_KEY_VARIABLE}],
+                    },
                 }
             },
             "flows": {"decision_poll_seconds": 0.5, "ordering_wait_seconds": 600.0, **flows},
@@ -186,6 +203,11 @@ class FlowHub:
             f"{HUB}/webhooks/salesforce", SF_SECRET, ["opportunity.won"]
         )
         self.kantata = KantataSimulator()
+        self.docusign = DocuSignSimulator(
+            integrations={DOCUSIGN_INTEGRATION: _docusign_key().public_key()}, webhook_client=api
+        )
+        connect = {"url": f"{HUB}/webhooks/docusign", "hmac_keys": [CONNECT_KEY]}
+        self.sim(self.docusign, "configure_connect", connect)
         tryton = SharedTryton.settings()
         self.tryton = TrytonClient(tryton)
         self.systems = FlowSystems(
@@ -199,6 +221,9 @@ class FlowHub:
             psa=KantataProjectTracker.connect(
                 kantata_samples.settings(), transport=self.kantata.transport()
             ),
+            esign=DocuSignSignatureSource.connect(
+                docusign_settings(_docusign_key()), transport=self.docusign.transport()
+            ),
         )
         self.engine: Any = None
         self.dispatcher: Any = None
@@ -211,7 +236,8 @@ class FlowHub:
 
     def bind(self, **overrides: Any) -> None:
         """Bind the flows to these systems (``overrides`` replace context fields)."""
-        readers = {name: reader_for(name, name) for name in ("ironclad", "salesforce", "kantata")}
+        names = ("ironclad", "salesforce", "kantata", "docusign")
+        readers = {name: reader_for(name, name) for name in names}
         context = build_flow_context(
             self.settings,
             uow_factory=self.uow,
@@ -312,7 +338,8 @@ class FlowHub:
 
     def deliver(self) -> int:
         """Deliver every webhook the simulators hold to the hub; return how many."""
-        return len(self.ironclad.webhooks.drain()) + len(self.salesforce.webhooks.drain())
+        simulators = (self.ironclad, self.salesforce, self.docusign)
+        return sum(len(simulator.webhooks.drain()) for simulator in simulators)
 
     def sim(self, simulator: Any, scenario: str, body: dict[str, Any]) -> Any:
         """Run an operator scenario on a simulator; return its answer."""
@@ -460,6 +487,7 @@ def flow_hub(
     ``flows`` override the flows' settings (``ordering_wait_seconds`` ...).
     """
     monkeypatch.setenv(SF_SECRET_VARIABLE, SF_SECRET)
+    monkeypatch.setenv(CONNECT_KEY_VARIABLE, CONNECT_KEY)
     upgrade(database_url)
     settings = hub_settings(database_url, folder, **flows)
     worker = build_worker(settings, executor_id=f"flows-{new_tag()}", poll_seconds=0.05)

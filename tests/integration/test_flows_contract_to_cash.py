@@ -129,6 +129,29 @@ def test_a_contract_failing_validation_waits_for_its_owner_and_resumes_once_fixe
     assert hub.events(sow.id).count("contract.activated") == 1
 
 
+def test_a_contract_the_clm_holds_is_activated_once_its_docusign_envelope_is_completed(
+    hub: FlowHub,
+) -> None:
+    tag = new_tag()
+    buyer, sow = customer(tag), contract(tag)
+    hub.launch(sow, buyer)  # in review in the CLM; its launch teaches the hub the workflow
+    hub.deliver()
+    hub.wait_until(lambda: _seen(hub, sow.id), what="the CLM ref of the contract")
+    envelope = hub.sim(hub.docusign, "create_envelope", {"contract_id": sow.id})["envelope_id"]
+    hub.sim(hub.docusign, "complete_envelope", {"envelope_id": envelope})
+    hub.sim(hub.docusign, "republish_envelope", {"envelope_id": envelope})
+    hub.deliver()
+    outcome = hub.result(hub.run_id(ACTIVATE_CONTRACT, sow.id), timeout=300)
+
+    assert outcome["outcome"] == "activated"
+    stored = hub.record("contract", sow.id)
+    assert stored is not None
+    assert stored["status"] == "active"
+    assert [p["code"] for p in hub.tryton_parties(buyer.id)] == [buyer.id]
+    assert len(hub.workspaces(sow.id)) == 1
+    assert hub.events(sow.id).count("contract.activated") == 1
+
+
 def _seen(hub: FlowHub, contract_id: str) -> bool:
     with hub.uow() as uow:
         return bool(uow.refs.refs_of("contract", contract_id))
