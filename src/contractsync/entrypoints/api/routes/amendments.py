@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import ValidationError
 
 from contractsync.bootstrap import ApiContainer
+from contractsync.domain.amending import apply_amendment
 from contractsync.domain.contract import Contract
 from contractsync.domain.plan import AmendmentPlan
 from contractsync.domain.snapshot import FinancialSnapshot
@@ -19,11 +20,10 @@ from contractsync.entrypoints.api.schemas.plans import PlanRequest, PlanResponse
 from contractsync.entrypoints.api.security import Principal, require
 from contractsync.errors import DomainError
 from contractsync.policies import load_default_policy
-from contractsync.services.amendments import plan_amendment, plan_for_amendment
-from contractsync.services.policy import decide
+from contractsync.services.amendment_flow import ERP_SNAPSHOT, plan_and_decide
 
-ERP_SNAPSHOT_KIND = "financial_snapshot"
-"""Record kind of the last ERP state the hub read for a contract (id = contract id)."""
+ERP_SNAPSHOT_KIND = ERP_SNAPSHOT
+"""Record kind of the last ERP state the amendment flow read for a contract (id = its id)."""
 
 
 def amendments_router(container: ApiContainer) -> APIRouter:
@@ -62,12 +62,15 @@ def amendments_router(container: ApiContainer) -> APIRouter:
             if snapshot_document is None
             else FinancialSnapshot.model_validate(snapshot_document)
         )
+        policy = container.amendment_policy or load_default_policy()
         try:
             if body.amendment is not None:
-                made = plan_for_amendment(prior, body.amendment, erp=snapshot)
+                amended = apply_amendment(prior, body.amendment)
             else:
                 assert body.contract is not None  # the request validator demands one
-                made = plan_amendment(prior, body.contract, erp=snapshot)
+                amended = body.contract
+            # The very planning the amendment flow runs, so the dry run predicts it.
+            decided = plan_and_decide(prior, amended, erp=snapshot, policy=policy)
         except DomainError as error:
             raise refusal(error, principal) from error
         except ValidationError as error:
@@ -81,12 +84,11 @@ def amendments_router(container: ApiContainer) -> APIRouter:
                 ),
                 principal,
             ) from error
-        decision = decide(container.amendment_policy or load_default_policy(), made.facts())
         return PlanResponse.model_validate(
             {
-                **_plan_fields(made),
+                **_plan_fields(decided.plan),
                 "erp_state": "assumed_current" if snapshot_document is None else "stored_snapshot",
-                "decision": decision.model_dump(mode="json"),
+                "decision": decided.decision.model_dump(mode="json"),
             }
         )
 
