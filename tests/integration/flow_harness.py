@@ -10,18 +10,13 @@ the real polling ingress. Each test tags its records, so tests sharing Tryton ne
 
 from __future__ import annotations
 
-import base64
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
 from contractsync.adapters.docusign import DocuSignSignatureSource
@@ -46,17 +41,13 @@ from contractsync.bootstrap import (
 )
 from contractsync.config import Settings
 from contractsync.domain.contract import Contract
-from contractsync.domain.contract_line import ContractLine, FixedFee
 from contractsync.domain.customer import Customer
 from contractsync.domain.exception_item import ExceptionItem
-from contractsync.domain.milestone import BillingMilestone
-from contractsync.domain.money import Money
-from contractsync.domain.periods import Term
 from contractsync.entrypoints.api import create_app
 from contractsync.errors import IllegalTransitionError
-from contractsync.ports.storage import UnitOfWork
+from contractsync.ports.storage import InboxStatus, UnitOfWork
 from contractsync.services import exception_queue as queue
-from contractsync.services.contract_flow import FlowSystems, ReferenceData
+from contractsync.services.contract_flow import FlowSystems
 from contractsync.services.flow_decisions import EVIDENCE_FLOW, EVIDENCE_TOPIC
 from contractsync.services.polling import poll_once
 from contractsync.simulators import FaultPlan
@@ -72,118 +63,18 @@ from tests.adapters.ironclad.harness import settings as ironclad_settings
 from tests.adapters.kantata import samples as kantata_samples
 from tests.adapters.salesforce.harness import settings as salesforce_settings
 from tests.adapters.tryton.harness import SharedTryton
-from tests.adapters.tryton.samples import Samples
-
-HUB = "http://hub.test"
-SF_SECRET = "whsec_" + base64.b64encode(bytes(range(40, 72))).decode()
-SF_SECRET_VARIABLE = "FLOW_SALESFORCE_SECRET"
-CONNECT_KEY = "flow-connect-hmac-key-" + "c" * 24
-CONNECT_KEY_VARIABLE = "FLOW_CONNECT_KEY"
-ENTITY = Samples.entity
-REFERENCE = ReferenceData(legal_entities=(ENTITY,), service_codes=frozenset({"IMPL", "SUPPORT"}))
-_IRONCLAD_KEY: list[rsa.RSAPrivateKey] = []
-_DOCUSIGN_KEY: list[rsa.RSAPrivateKey] = []
-
-
-def eur(amount: str) -> Money:
-    """Euros: the currency of the Tryton company."""
-    return Money.of(amount, "EUR")
-
-
-def new_tag() -> str:
-    """A suffix unique to one test, so tests sharing Tryton never see each other's records."""
-    return uuid.uuid4().hex[:8].upper()
-
-
-def customer(tag: str) -> Customer:
-    """A German business customer with a valid VAT id."""
-    return Samples.customer(tag)
-
-
-def contract(
-    tag: str,
-    *,
-    version: int = 1,
-    amounts: tuple[str, ...] = ("5000", "15000"),
-    end: date = date(2026, 12, 31),
-    acceptance: bool = False,
-    tax_treatment: str | None = "domestic_vat",
-) -> Contract:
-    """A fixed-fee SOW with one milestone per amount (``M1``, ``M2`` ...)."""
-    milestones = tuple(
-        BillingMilestone(
-            id=f"M{n}",
-            name=f"Milestone {n}",
-            amount=eur(amount),
-            due_date=date(2026, 2 + 3 * n, 28),
-            acceptance_required=acceptance and n == 1,
-        )
-        for n, amount in enumerate(amounts, start=1)
-    )
-    fee = sum((m.amount for m in milestones), eur("0"))
-    return Contract.model_validate(
-        {
-            "id": f"K-{tag}",
-            "title": f"SOW {tag}",
-            "customer_id": f"CUST-{tag}",
-            "legal_entity_code": ENTITY.code,
-            "currency": "EUR",
-            "term": Term(start=date(2026, 1, 1), end=end),
-            "version": version,
-            "tax_treatment": tax_treatment,
-            "payment_terms_days": 45,
-            "lines": (
-                ContractLine(
-                    id="L1",
-                    description="Implementation",
-                    service_code="IMPL",
-                    billing=FixedFee(amount=fee, milestones=milestones),
-                ),
-            ),
-        }
-    )
-
-
-def _docusign_key() -> rsa.RSAPrivateKey:
-    if not _DOCUSIGN_KEY:
-        _DOCUSIGN_KEY.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    return _DOCUSIGN_KEY[0]
-
-
-def _ironclad_key() -> rsa.RSAPrivateKey:
-    if not _IRONCLAD_KEY:
-        _IRONCLAD_KEY.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    return _IRONCLAD_KEY[0]
-
-
-def hub_settings(database_url: str, folder: Path, **flows: float) -> Settings:
-    """The hub's settings: the ingress sources of the simulators and short flow waits."""
-    pem = folder / "ironclad.pem"
-    pem.write_bytes(
-        _ironclad_key()
-        .public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
-    return Settings.model_validate(
-        {
-            "database": {"url": database_url},
-            "engine": {"heartbeat_seconds": 0.5, "stale_after_seconds": 3.0},
-            "ingress": {
-                "sources": {
-                    "ironclad": {"scheme": "ironclad", "secrets": [{"file": str(pem)}]},
-                    "salesforce": {
-                        "scheme": "standard_webhooks",
-                        "secrets": [{"env": SF_SECRET_VARIABLE}],
-                    },
-                    "docusign": {
-                        "scheme": "docusign_connect",
-                        "secrets": [{"env": CONNECT_KEY_VARIABLE}],
-                    },
-                }
-            },
-            "flows": {"decision_poll_seconds": 0.5, "ordering_wait_seconds": 600.0, **flows},
-        }
-    )
+from tests.integration.flow_samples import (
+    CONNECT_KEY,
+    CONNECT_KEY_VARIABLE,
+    HUB,
+    REFERENCE,
+    SF_SECRET,
+    SF_SECRET_VARIABLE,
+    docusign_key,
+    hub_settings,
+    ironclad_key,
+    new_tag,
+)
 
 
 class FlowHub:
@@ -195,7 +86,7 @@ class FlowHub:
         self.clock = build_clock()
         self._database = build_engine(settings)
         self.ironclad = IroncladSimulator(
-            signing_key=_ironclad_key(), webhook_client=api, faults=faults
+            signing_key=ironclad_key(), webhook_client=api, faults=faults
         )
         self.ironclad.webhooks.subscribe(f"{HUB}/webhooks/ironclad", "unused")
         self.salesforce = SalesforceSimulator(min_batch_size=1, webhook_client=api, faults=faults)
@@ -204,7 +95,7 @@ class FlowHub:
         )
         self.kantata = KantataSimulator()
         self.docusign = DocuSignSimulator(
-            integrations={DOCUSIGN_INTEGRATION: _docusign_key().public_key()}, webhook_client=api
+            integrations={DOCUSIGN_INTEGRATION: docusign_key().public_key()}, webhook_client=api
         )
         connect = {"url": f"{HUB}/webhooks/docusign", "hmac_keys": [CONNECT_KEY]}
         self.sim(self.docusign, "configure_connect", connect)
@@ -222,7 +113,7 @@ class FlowHub:
                 kantata_samples.settings(), transport=self.kantata.transport()
             ),
             esign=DocuSignSignatureSource.connect(
-                docusign_settings(_docusign_key()), transport=self.docusign.transport()
+                docusign_settings(docusign_key()), transport=self.docusign.transport()
             ),
         )
         self.engine: Any = None
@@ -454,6 +345,16 @@ class FlowHub:
             "account.invoice", domain, ["id", "reference", "total_amount"]
         )
 
+    def settle(self, timeout: float = 15) -> None:
+        """Wait until every inbound message is processed or failed (late duplicates)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.uow() as uow:
+                busy = uow.inbox.matching(statuses=(InboxStatus.RECEIVED, InboxStatus.DISPATCHED))
+            if not busy:
+                return
+            time.sleep(0.1)
+
     def close(self) -> None:
         """Release clients and the database."""
         self.tryton.close()
@@ -499,6 +400,7 @@ def flow_hub(
     hub.bind()
     try:
         yield hub
+        hub.settle()
     finally:
         worker.stop(grace_seconds=1)
         container.close()

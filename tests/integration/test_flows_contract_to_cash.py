@@ -14,7 +14,8 @@ from contractsync.errors import IllegalTransitionError
 from contractsync.ports.systems import SourcedContract
 from contractsync.simulators import FaultPlan
 from contractsync.workflows.contract_to_cash import ACTIVATE_CONTRACT, activate_contract
-from tests.integration.flow_harness import FlowHub, contract, customer, flow_hub, new_tag
+from tests.integration.flow_harness import FlowHub, flow_hub
+from tests.integration.flow_samples import contract, customer, new_tag
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ import pytest
 
 from contractsync.workflows.flow_context import AMEND_CONTRACT
 from contractsync.workflows.lifecycle import TERMINATE_CONTRACT, start_renewal, start_termination
-from tests.integration.flow_harness import FlowHub, contract, customer, flow_hub, new_tag
+from tests.integration.flow_harness import FlowHub, flow_hub
+from tests.integration.flow_samples import contract, customer, new_tag
 
 
 @pytest.fixture

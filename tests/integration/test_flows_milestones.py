@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.flow_harness import FlowHub, contract, customer, flow_hub, new_tag
+from tests.integration.flow_harness import FlowHub, flow_hub
+from tests.integration.flow_samples import contract, customer, new_tag
 
 
 @pytest.fixture

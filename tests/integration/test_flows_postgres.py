@@ -9,7 +9,8 @@ import pytest
 
 from contractsync.workflows.contract_to_cash import ACTIVATE_CONTRACT
 from contractsync.workflows.flow_context import AMEND_CONTRACT
-from tests.integration.flow_harness import contract, customer, flow_hub, new_tag
+from tests.integration.flow_harness import flow_hub
+from tests.integration.flow_samples import contract, customer, new_tag
 from tests.integration.test_worker_crash import fresh_postgres_database
 
 
