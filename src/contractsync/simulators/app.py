@@ -25,6 +25,7 @@ import httpx
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 
+from contractsync.errors import ConfigError
 from contractsync.simulators.faults import (
     ASGIApp,
     FaultInjector,
@@ -106,9 +107,13 @@ class Simulator(ABC):
         """The vendor's signer for one subscription secret.
 
         Raises:
-            NotImplementedError: The vendor sends no webhooks.
+            ConfigError: The vendor sends no webhooks (it is polled), so none can be subscribed.
         """
-        raise NotImplementedError(f"the {self.vendor} simulator sends no webhooks")
+        raise ConfigError(
+            f"the {self.vendor} simulator sends no webhooks",
+            code="simulator.no_webhooks",
+            remediation="Drop --webhook-url for this vendor; the hub polls it instead.",
+        )
 
     def reset(self) -> None:
         """Back to the start of the run: no records, the initial faults, no webhooks."""

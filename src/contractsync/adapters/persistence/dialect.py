@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
+from contractsync.errors import ConfigError
+
 
 def insert_unless_exists(
     connection: Connection, table: Table, values: dict[str, Any], *, key: Sequence[str]
@@ -25,7 +27,10 @@ def insert_unless_exists(
     elif dialect == "sqlite":
         statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=key)
     else:  # pragma: no cover - create_engine_for accepts only these two
-        raise NotImplementedError(dialect)
+        raise ConfigError(
+            f"database dialect {dialect!r} is not supported",
+            remediation="Use a sqlite:/// or postgresql:// database URL.",
+        )
     # SQLAlchemy only keeps an INSERT's rowcount when asked to.
     result = connection.execute(statement.execution_options(preserve_rowcount=True), values)
     return bool(result.rowcount == 1)
