@@ -189,10 +189,14 @@ def _pending_on(client: EngineClient, executor_id: str) -> list[str]:
 def _kill_mid_workflow(workers: Workers, client: EngineClient, executor_id: str) -> list[str]:
     """Wait until the worker is inside some run, let it go on a random moment, SIGKILL it."""
     deadline = time.monotonic() + 30
-    while not _pending_on(client, executor_id):
-        assert time.monotonic() < deadline, "the worker never picked up a run to be killed in"
-        time.sleep(0.02)
-    time.sleep(random.uniform(0.0, 0.4))
+    while True:
+        while not _pending_on(client, executor_id):
+            assert time.monotonic() < deadline, "the worker never picked up a run to be killed in"
+            time.sleep(0.02)
+        time.sleep(random.uniform(0.0, 0.4))
+        # The runs seen may have finished during the random pause: kill only a busy worker.
+        if _pending_on(client, executor_id):
+            break
     workers.kill(executor_id)
     return _pending_on(client, executor_id)
 
