@@ -7,6 +7,7 @@ from pydantic import SecretStr
 
 from contractsync.adapters.tryton.client import TrytonClient
 from contractsync.adapters.tryton.config import TrytonSettings
+from contractsync.adapters.tryton.errors import from_rpc_error
 from contractsync.adapters.tryton.records import TrytonRecords
 from contractsync.adapters.tryton.server import free_port
 from contractsync.errors import (
@@ -115,3 +116,23 @@ def test_a_write_whose_reply_times_out_is_an_ambiguous_commit(
     while client.search_count("party.party", [("name", "like", f"Slow {tag} %")]) < len(parties):
         assert time.monotonic() < deadline, "the timed-out create never committed"
         time.sleep(0.2)
+
+
+def test_a_sequence_number_taken_by_a_concurrent_create_is_transient() -> None:
+    # Seen with trytond on SQLite when two projects are created at once: both draw the same
+    # number from ir.sequence and the second create fails the unique constraint.
+    reply = ["UserError", ["The number on work must be unique.", "", None]]
+
+    error = from_rpc_error(reply, method="model.project.work.create")
+
+    assert isinstance(error, TransientError)
+    assert error.code == "tryton.number_taken"
+
+
+def test_a_unique_code_chosen_by_the_hub_is_still_a_data_error() -> None:
+    reply = ["UserError", ["The code on party must be unique.", "", None]]
+
+    error = from_rpc_error(reply, method="model.party.party.create")
+
+    assert isinstance(error, DataError)
+    assert error.code == "tryton.validation"

@@ -2,6 +2,7 @@
 
 JSON-RPC ``error`` member                   -> error
 ["UserError", [msg, desc, domain]]          -> DataError (a value failed validation)
+                                               or TransientError (a sequence number race)
                                                or RejectedError (a business rule refused)
 ["UserWarning", [name, msg, desc]]          -> RejectedError (must be acknowledged)
 ["ConcurrencyException", msg]               -> ConflictError (the _timestamp was stale)
@@ -39,6 +40,10 @@ _VALIDATION = re.compile(
     r"is not a valid|must be positive|size of",
     re.IGNORECASE,
 )
+# Tryton numbers some records (project works) from ir.sequence; on SQLite two
+# concurrent creates can draw the same number and the second fails its unique constraint.
+# A retry draws the next number (and search-before-create finds a record the first made).
+_NUMBER_RACE = re.compile(r"^The number on \w[\w ]* must be unique", re.IGNORECASE)
 _BUSY = re.compile(r"database is locked|could not serialize|deadlock detected", re.IGNORECASE)
 
 
@@ -59,6 +64,12 @@ def from_rpc_error(error: Any, *, method: str) -> ContractSyncError:
         message, description = str(args[0]), str(args[1] or "")
         domain = args[2] if len(args) > 2 else None
         detail["description"] = description
+        if _NUMBER_RACE.search(message):
+            return TransientError(
+                f"Tryton gave a record a number another write took at the same time: {message}",
+                code="tryton.number_taken",
+                detail=detail,
+            )
         if domain is not None or _VALIDATION.search(message):
             return DataError(message, code="tryton.validation", detail=detail)
         return RejectedError(message, code="tryton.rejected", detail=detail)
