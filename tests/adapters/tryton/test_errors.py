@@ -129,10 +129,19 @@ def test_a_sequence_number_taken_by_a_concurrent_create_is_transient() -> None:
     assert error.code == "tryton.number_taken"
 
 
-def test_a_unique_code_chosen_by_the_hub_is_still_a_data_error() -> None:
+def test_a_party_code_taken_by_a_concurrent_attempt_is_transient() -> None:
+    # The retry's search-before-create then finds the party the other attempt created.
     reply = ["UserError", ["The code on party must be unique.", "", None]]
 
     error = from_rpc_error(reply, method="model.party.party.create")
+
+    assert isinstance(error, TransientError)
+
+
+def test_any_other_unique_constraint_is_still_a_data_error() -> None:
+    reply = ["UserError", ["The name of the product must be unique per company.", "", None]]
+
+    error = from_rpc_error(reply, method="model.product.template.create")
 
     assert isinstance(error, DataError)
     assert error.code == "tryton.validation"

@@ -2,7 +2,7 @@
 
 JSON-RPC ``error`` member                   -> error
 ["UserError", [msg, desc, domain]]          -> DataError (a value failed validation)
-                                               or TransientError (a sequence number race)
+                                               or TransientError (a number or code race)
                                                or RejectedError (a business rule refused)
 ["UserWarning", [name, msg, desc]]          -> RejectedError (must be acknowledged)
 ["ConcurrencyException", msg]               -> ConflictError (the _timestamp was stale)
@@ -40,10 +40,12 @@ _VALIDATION = re.compile(
     r"is not a valid|must be positive|size of",
     re.IGNORECASE,
 )
-# Tryton numbers some records (project works) from ir.sequence; on SQLite two
-# concurrent creates can draw the same number and the second fails its unique constraint.
-# A retry draws the next number (and search-before-create finds a record the first made).
-_NUMBER_RACE = re.compile(r"^The number on \w[\w ]* must be unique", re.IGNORECASE)
+# A unique number or code taken by a concurrent write: Tryton numbers project works from
+# ir.sequence, and on SQLite two concurrent creates can draw the same number; a party code
+# (the hub's customer id) is taken when another attempt of the same upsert got there first.
+# Either way a retry settles it: search-before-create finds the record the other write
+# made, or the create draws the next number.
+_NUMBER_RACE = re.compile(r"^The (?:number|code) on \w[\w ]* must be unique", re.IGNORECASE)
 _BUSY = re.compile(r"database is locked|could not serialize|deadlock detected", re.IGNORECASE)
 
 
@@ -66,7 +68,7 @@ def from_rpc_error(error: Any, *, method: str) -> ContractSyncError:
         detail["description"] = description
         if _NUMBER_RACE.search(message):
             return TransientError(
-                f"Tryton gave a record a number another write took at the same time: {message}",
+                f"Another write took this number or code at the same time: {message}",
                 code="tryton.number_taken",
                 detail=detail,
             )
