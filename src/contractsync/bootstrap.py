@@ -16,7 +16,7 @@ from contractsync.adapters.persistence.unit_of_work import SqlUnitOfWork
 from contractsync.config import Settings
 from contractsync.ports.clock import Clock
 from contractsync.ports.storage import UnitOfWork
-from contractsync.ports.workflows import WorkflowDispatcher
+from contractsync.ports.workflows import DecisionSender, LifecycleRuns, WorkflowDispatcher
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from contractsync.services.replay import ReplayTools
     from contractsync.workflows.engine import Engine as WorkflowEngine
     from contractsync.workflows.inbox import EngineDispatcher
+    from contractsync.workflows.operator_runs import EngineOperatorRuns
     from contractsync.workflows.recovery import Worker
 
 
@@ -295,6 +296,18 @@ def build_replay_tools(settings: Settings) -> ReplayTools:
     )
 
 
+def build_operator_runs(settings: Settings) -> EngineOperatorRuns:
+    """What operator actions tell the engine: decisions to waiting runs, lifecycle starts.
+
+    Works through the engine's database, connected at the first use, so it serves the API
+    (with or without workers) and the CLI alike. Call ``close`` when done.
+    """
+    from contractsync.workflows.client import EngineClient
+    from contractsync.workflows.operator_runs import EngineOperatorRuns
+
+    return EngineOperatorRuns(lambda: EngineClient(settings))
+
+
 # --- HTTP API and webhook ingress ---------------------------------------------------------------
 
 
@@ -313,6 +326,9 @@ class ApiContainer:
         api_keys: The process API's keys (secrets held only as SHA-256 digests).
         amendment_policy: The policy amendment plans are decided by (dry runs too).
         replay_tools: Gives the replay tools (built at first use); None: no replay here.
+        decisions: Tells a run waiting on an exception item that its owner closed it;
+            None: runs notice at their next poll.
+        lifecycle: Starts operator renewals and terminations; None: not from this process.
     """
 
     settings: Settings
@@ -325,6 +341,8 @@ class ApiContainer:
     api_keys: tuple[ApiKey, ...] = ()
     amendment_policy: Policy | None = None
     replay_tools: Callable[[], ReplayTools] | None = None
+    decisions: DecisionSender | None = None
+    lifecycle: LifecycleRuns | None = None
 
 
 def build_webhook_sources(settings: Settings, *, clock: Clock) -> dict[str, WebhookSource]:
@@ -386,7 +404,9 @@ def build_api(
     """Build what ``entrypoints.api.create_app`` serves; tests pass fakes for any part.
 
     Without ``uow_factory`` the hub database at ``settings.database.url`` is used (its pool is
-    created, not connected: ``/readyz`` reports whether it is reachable and migrated).
+    created, not connected: ``/readyz`` reports whether it is reachable and migrated), and
+    operator actions reach the engine through :func:`build_operator_runs`; with one, the
+    container has no engine for them (tests replace ``decisions`` and ``lifecycle``).
 
     Raises:
         ConfigError: as :func:`build_webhook_sources`, or a database URL that is not SQLite or
@@ -405,8 +425,10 @@ def build_api(
         )
     engine = build_engine(settings, check_migrated=False)
     replay_tools, close_replay = _lazy_replay_tools(settings)
+    operator = build_operator_runs(settings)
 
     def close() -> None:
+        operator.close()
         close_replay()
         release()
         engine.dispose()
@@ -422,6 +444,8 @@ def build_api(
         api_keys=keys,
         amendment_policy=policy,
         replay_tools=replay_tools,
+        decisions=operator,
+        lifecycle=operator,
     )
 
 

@@ -33,6 +33,7 @@ from contractsync.ports.storage import InboxMessage, InboxStatus, UnitOfWork
 from contractsync.ports.workflows import RunAttempt, RunState
 from contractsync.services.exception_queue import raise_exception
 from contractsync.services.replay_plans import ReplayTools
+from contractsync.testing.fake_operator_runs import RecordingOperatorRuns
 from contractsync.testing.fakes import (
     FixedClock,
     InMemoryStore,
@@ -285,6 +286,7 @@ class ProcessHub:
     clock: FixedClock
     seeded: Seeded
     runs: FakeRuns
+    operator: RecordingOperatorRuns = field(default_factory=RecordingOperatorRuns)
 
     def get(self, path: str, key: str = ADMIN_KEY, **params: Any) -> Any:
         """GET ``path`` with ``key``."""
@@ -318,9 +320,10 @@ def build_process_hub(monkeypatch: Any, tmp_path: Path) -> Iterator[ProcessHub]:
     container = build_api(
         settings, uow_factory=factory, dispatcher=RecordingDispatcher(), clock=clock
     )
-    runs = FakeRuns()
-    with TestClient(create_app(with_fake_replays(container, clock, runs))) as client:
-        yield ProcessHub(client, store, clock, seeded, runs)
+    runs, operator = FakeRuns(), RecordingOperatorRuns()
+    app = create_app(with_fake_operator_runs(with_fake_replays(container, clock, runs), operator))
+    with TestClient(app) as client:
+        yield ProcessHub(client, store, clock, seeded, runs, operator)
 
 
 REPLAY_MARK = "#replay-"
@@ -371,3 +374,10 @@ def with_fake_replays(container: ApiContainer, clock: FixedClock, runs: FakeRuns
         uow_factory=container.uow_factory, runs=runs, dispatcher=RecordingDispatcher(), clock=clock
     )
     return dataclasses.replace(container, replay_tools=lambda: tools)
+
+
+def with_fake_operator_runs(
+    container: ApiContainer, operator: RecordingOperatorRuns
+) -> ApiContainer:
+    """``container`` telling waiting runs and starting lifecycle runs in memory."""
+    return dataclasses.replace(container, decisions=operator, lifecycle=operator)

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from contractsync.ports.storage import InboxStatus
+from contractsync.ports.workflows import RunState
+from contractsync.testing.fakes import InMemoryUnitOfWork
 from tests.e2e.process_seed import ProcessHub, build_process_hub
 
 
@@ -71,12 +74,23 @@ def test_resolve_retry_and_dismiss_move_the_item_and_announce_it(hub):
         assert response.status_code == 200, response.text
         return response.json()
 
+    with InMemoryUnitOfWork(hub.store, hub.clock) as uow:  # msg-0's run failed
+        uow.inbox.mark(
+            "msg-0",
+            InboxStatus.FAILED,
+            only_from={InboxStatus.PROCESSED},
+            workflow_id="inbox:ironclad:wf-0",
+        )
+        uow.commit()
+    hub.runs.states["inbox:ironclad:wf-0"] = RunState.FAILED
+
     retried = act(0, "retry", None)
     resolved = act(1, "resolve", {"note": "rate added", "corrected_data": {"rate": "1"}})
     dismissed = act(2, "dismiss", {"reason": "duplicate of another item"})
 
     assert retried["status"] == "retried"
-    assert retried["rerun"] == {"kind": "inbox_message", "id": "msg-0"}
+    assert retried["outcome"] == "replayed"
+    assert retried["rerun"] == {"kind": "workflow", "id": "inbox:ironclad:wf-0#replay-1"}
     assert resolved["status"] == "resolved"
     assert dismissed["status"] == "dismissed"
     types = [e.event.type.value for e in hub.store.outbox]

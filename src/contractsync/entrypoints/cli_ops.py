@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from contractsync.adapters.persistence.migrate import head, upgrade
-from contractsync.bootstrap import build_unit_of_work
+from contractsync.bootstrap import build_operator_runs, build_unit_of_work
 from contractsync.config import load_settings
 from contractsync.domain.exception_item import ExceptionItem, ExceptionStatus
 from contractsync.domain.roles import OwnerRole
@@ -26,6 +26,7 @@ from contractsync.ports.clock import Clock
 from contractsync.ports.storage import UnitOfWork
 from contractsync.services import exception_queue as queue
 from contractsync.services.audit import verify_log
+from contractsync.services.decision_delivery import decision_for, deliver_decision
 
 db_app = typer.Typer(help="The hub database.", no_args_is_help=True)
 exceptions_app = typer.Typer(help="Work the exception queue.", no_args_is_help=True)
@@ -172,7 +173,7 @@ def exceptions_resolve(
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Close an item as fixed, optionally with corrected data for the waiting flow."""
+    """Close an item as fixed, optionally with corrected data; a waiting flow goes on at once."""
     try:
         corrected = None if data is None else _read_data(data)
     except ContractSyncError as error:
@@ -183,6 +184,7 @@ def exceptions_resolve(
         lambda uow, clock: queue.resolve(
             uow, clock, item_id, actor=_actor(actor), note=note, corrected_data=corrected
         ),
+        wake=True,
     )
 
 
@@ -194,11 +196,12 @@ def exceptions_dismiss(
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Close an item without a fix; the reason is audited."""
+    """Close an item without a fix; the reason is audited; a waiting flow is told at once."""
     _act(
         config,
         as_json,
         lambda uow, clock: queue.dismiss(uow, clock, item_id, actor=_actor(actor), reason=reason),
+        wake=True,
     )
 
 
@@ -232,7 +235,11 @@ def audit_verify(config: ConfigOption = None, as_json: JsonOption = False) -> No
 
 
 def _act(
-    config: Path | None, as_json: bool, action: Callable[[UnitOfWork, Clock], ExceptionItem]
+    config: Path | None,
+    as_json: bool,
+    action: Callable[[UnitOfWork, Clock], ExceptionItem],
+    *,
+    wake: bool = False,
 ) -> None:
     with _unit(config) as (uow, clock):
         try:
@@ -240,11 +247,52 @@ def _act(
             uow.commit()
         except ContractSyncError as error:
             raise _fail(error) from error
+    told = _tell_waiting_run(config, item) if wake else None
     if as_json:
         _echo_json(item.model_dump(mode="json"))
     else:
         who = f" ({item.assignee})" if item.assignee else ""
         Console().print(f"{item.id} is now {item.status.value}{who}")
+        if told is not None:
+            Console().print(f"told the waiting run {escape(told)}", soft_wrap=True)
+
+
+def _tell_waiting_run(config: Path | None, item: ExceptionItem) -> str | None:
+    """Tell the run waiting on the committed ``item``; its id when told, else None.
+
+    A failure is logged (stderr) and leaves the item closed: the run notices it at its
+    next poll.
+    """
+    if decision_for(item) is None:
+        return None
+    try:
+        operator = build_operator_runs(load_settings(config))
+    except ContractSyncError as error:  # the settings loaded a moment ago; be safe anyway
+        Console(stderr=True).print(f"could not tell the waiting run: {escape(error.message)}")
+        return None
+    try:
+        delivery = deliver_decision(operator, item)
+    finally:
+        operator.close()
+    if delivery is None:
+        return None
+    if not delivery.sent:
+        console = Console(stderr=True)
+        console.print(
+            f"[bold yellow]warning[/] {item.id} is {item.status.value}, but the waiting run "
+            f"{escape(delivery.decision.workflow_id)} could not be told now: "
+            f"{escape(delivery.error or 'unknown error')}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        console.print(
+            "[bold]next:[/] nothing to do: the run notices at its next poll "
+            "(flows.decision_poll_seconds).",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return None
+    return delivery.decision.workflow_id
 
 
 def _read_data(path: Path) -> dict[str, Any]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from contractsync.ports.storage import InboxMessage
+from contractsync.ports.systems import SourcedContract
 
 
 class WorkflowDispatcher(Protocol):
@@ -76,4 +77,59 @@ class WorkflowRuns(Protocol):
         ...
 
 
-__all__ = ["RunAttempt", "RunState", "WorkflowDispatcher", "WorkflowRuns"]
+class DecisionSender(Protocol):
+    """Delivers an owner's decision to a run waiting in ``wait_for_decision(topic)``.
+
+    Works from any process that can reach the engine's database (API tier, CLI, worker).
+    A message sent before the run waits is kept until it does. The same ``idempotency_key``
+    sent twice to one run delivers once (a double click). Delivery only wakes the run
+    early: a waiting run reads the state it waits for at its next poll anyway.
+    """
+
+    def send_decision(
+        self, workflow_id: str, topic: str, payload: dict[str, Any], *, idempotency_key: str
+    ) -> None:
+        """Send ``payload`` to run ``workflow_id`` on ``topic``.
+
+        Raises:
+            DomainError: ``run.unknown`` when there is no run ``workflow_id``.
+            TransientError: the engine's database cannot be reached now.
+        """
+        ...
+
+
+class LifecycleRuns(Protocol):
+    """Starts the operator's renewal and termination runs, one run per business key.
+
+    A renewal is the amendment flow's run of the renewed version
+    (``amendment_rollout:<contract>:v<n>``), a termination is ``contract_termination:<contract>``:
+    the ids ``workflows.lifecycle.start_renewal`` and ``start_termination`` use, so starting a
+    run that exists returns its id and starts nothing. Runs are enqueued for whichever worker
+    takes them, so the caller needs no engine of its own.
+    """
+
+    def start_renewal(self, renewed: SourcedContract) -> str:
+        """Start (or find) the run applying ``renewed`` (the next version); return its id.
+
+        Raises:
+            TransientError: the engine's database cannot be reached now.
+        """
+        ...
+
+    def start_termination(self, contract_id: str, *, reason: str) -> str:
+        """Start (or find) the run terminating ``contract_id``; return its id.
+
+        Raises:
+            TransientError: the engine's database cannot be reached now.
+        """
+        ...
+
+
+__all__ = [
+    "DecisionSender",
+    "LifecycleRuns",
+    "RunAttempt",
+    "RunState",
+    "WorkflowDispatcher",
+    "WorkflowRuns",
+]

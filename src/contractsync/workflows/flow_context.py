@@ -8,8 +8,8 @@ global state a workflow's outcome depends on, only where its steps reach.
 Waits are durable and polled: a run waits on a topic with ``wait_for_decision`` for at most
 ``decision_poll_seconds``, then reads the state it waits for (its ExceptionItems, the stored
 contract version) in a step. A message sent on the topic wakes it at once; without one the
-next poll finds the change, so an owner acting through the API or the CLI needs to send
-nothing (``notify`` only makes it faster).
+next poll finds the change. An owner's resolve or dismiss through the API or the CLI sends
+one once committed (``services.decision_delivery``); the poll is the safety net.
 """
 
 from __future__ import annotations

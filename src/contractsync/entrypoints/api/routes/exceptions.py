@@ -1,4 +1,9 @@
-"""``/exceptions``: list and read ExceptionItems (with ETags) and act on them with If-Match."""
+"""``/exceptions``: list and read ExceptionItems (with ETags) and act on them with If-Match.
+
+Resolving or dismissing an item a flow waits on tells that run at once, after the commit
+(``services.decision_delivery``); retrying one replays what it names through the replay
+service, as ``POST /replays`` does.
+"""
 
 from __future__ import annotations
 
@@ -26,8 +31,11 @@ from contractsync.entrypoints.api.schemas.activity import (
 )
 from contractsync.entrypoints.api.schemas.common import Page
 from contractsync.entrypoints.api.security import Principal, require
+from contractsync.errors import DomainError
 from contractsync.ports.storage import UnitOfWork
 from contractsync.services import exception_queue as queue
+from contractsync.services.decision_delivery import deliver_decision
+from contractsync.services.replay import ReplayTarget, replay
 
 IfMatch = Annotated[
     str | None,
@@ -121,19 +129,8 @@ def exceptions_router(container: ApiContainer) -> APIRouter:
         response: Response,
         action: Callable[[UnitOfWork], Any],
     ) -> tuple[ExceptionItem, Any]:
-        if if_match is None:
-            raise ProblemError(
-                428,
-                "precondition.required",
-                "Actions on an exception item need If-Match.",
-                remediation="GET the item, then send its ETag as If-Match.",
-            )
         with container.uow_factory() as uow:
-            item = uow.exceptions.get(item_id)
-            if item is None:
-                raise not_found("exception", item_id)
-            if not matches(if_match, etag_of(item)):
-                raise _stale(item_id)
+            item = _matching(uow, item_id, if_match)
             outcome = action(uow)
             changed = uow.exceptions.get(item_id)
             # Every action appends exactly one history step: more means someone else acted
@@ -184,14 +181,45 @@ def exceptions_router(container: ApiContainer) -> APIRouter:
         principal: Annotated[Principal, require("exceptions:write")],
         if_match: IfMatch = None,
     ) -> RetryResponse:
-        """Mark the item retried (audited) and say which workflow or message runs again."""
-        item, rerun = act(
-            item_id,
-            if_match,
-            response,
-            lambda uow: queue.retry(uow, container.clock, item_id, actor=principal.actor),
-        )
-        fields = item.model_dump(mode="json") | {"rerun": {"kind": rerun.kind, "id": rerun.id}}
+        """Replay what the item names once, as ``POST /replays`` with kind ``exception``.
+
+        A failed run is forked from its failed step, a message that never ran is started
+        (the item is then marked retried, audited); a succeeded one is left alone; one still
+        running is 409 ``replay.already_running``. An item a flow waits on names no run to
+        replay: resolve or dismiss it instead (422 ``exception.nothing_to_retry``).
+        """
+        if container.replay_tools is None:
+            raise ProblemError(
+                503,
+                "replay.unavailable",
+                "This hub process does not run replays.",
+                remediation="Use `contractsync exceptions retry`, or the API of "
+                "`contractsync serve`.",
+                headers={"Retry-After": "60"},
+            )
+        with container.uow_factory() as uow:
+            _matching(uow, item_id, if_match)
+        try:
+            done = replay(
+                container.replay_tools(), ReplayTarget("exception", item_id), actor=principal.actor
+            )
+        except DomainError as error:
+            if error.code == "replay.not_found":
+                raise ProblemError(
+                    404, error.code, error.message, remediation=error.remediation
+                ) from error
+            raise
+        with container.uow_factory() as uow:
+            item = uow.exceptions.get(item_id)
+        if item is None:
+            raise not_found("exception", item_id)
+        response.headers["ETag"] = etag_of(item)
+        started = done.new_workflow_id
+        fields = item.model_dump(mode="json") | {
+            "outcome": done.outcome,
+            "reason": done.plan.reason,
+            "rerun": None if started is None else {"kind": "workflow", "id": started},
+        }
         return RetryResponse.model_validate(fields)
 
     @router.post(
@@ -209,7 +237,12 @@ def exceptions_router(container: ApiContainer) -> APIRouter:
         principal: Annotated[Principal, require("exceptions:write")],
         if_match: IfMatch = None,
     ) -> ExceptionResponse:
-        """Close the item as fixed, with corrected data for the waiting flow if any."""
+        """Close the item as fixed, with corrected data for the waiting flow if any.
+
+        A flow run waiting on the item is told once the change is committed, and goes on at
+        once; if telling it fails the item stays resolved and the run notices at its next
+        poll (the failure is logged).
+        """
         item, _ = act(
             item_id,
             if_match,
@@ -223,6 +256,7 @@ def exceptions_router(container: ApiContainer) -> APIRouter:
                 corrected_data=body.corrected_data,
             ),
         )
+        deliver_decision(container.decisions, item)
         return ExceptionResponse.model_validate(item.model_dump(mode="json"))
 
     @router.post(
@@ -240,7 +274,10 @@ def exceptions_router(container: ApiContainer) -> APIRouter:
         principal: Annotated[Principal, require("exceptions:write")],
         if_match: IfMatch = None,
     ) -> ExceptionResponse:
-        """Close the item without a fix; the reason is audited."""
+        """Close the item without a fix; the reason is audited.
+
+        A flow run waiting on the item is told once the change is committed (see resolve).
+        """
         item, _ = act(
             item_id,
             if_match,
@@ -249,9 +286,27 @@ def exceptions_router(container: ApiContainer) -> APIRouter:
                 uow, container.clock, item_id, actor=principal.actor, reason=body.reason
             ),
         )
+        deliver_decision(container.decisions, item)
         return ExceptionResponse.model_validate(item.model_dump(mode="json"))
 
     return router
+
+
+def _matching(uow: UnitOfWork, item_id: str, if_match: str | None) -> ExceptionItem:
+    """The item, if ``if_match`` names its current ETag (428 without, 404, 412 when stale)."""
+    if if_match is None:
+        raise ProblemError(
+            428,
+            "precondition.required",
+            "Actions on an exception item need If-Match.",
+            remediation="GET the item, then send its ETag as If-Match.",
+        )
+    item = uow.exceptions.get(item_id)
+    if item is None:
+        raise not_found("exception", item_id)
+    if not matches(if_match, etag_of(item)):
+        raise _stale(item_id)
+    return item
 
 
 def _stale(item_id: str) -> ProblemError:

@@ -58,16 +58,23 @@ class ExceptionResponse(ExceptionView, MaskedResponse):
 
 
 class RerunView(Dto):
-    """What a retry runs again."""
+    """What a retry started."""
 
     kind: Literal["workflow", "inbox_message"]
     id: str
 
 
 class RetryResponse(ExceptionView, MaskedResponse):
-    """The retried item and what runs again."""
+    """The item after its replay, and the run the replay started (if any)."""
 
-    rerun: RerunView
+    outcome: Literal["replayed", "started", "already succeeded"] = Field(
+        description="replayed (a failed run forked from its failed step), started (a message "
+        "that never ran), already succeeded (nothing was run)."
+    )
+    reason: str = Field(description="Why the replay did what it did.")
+    rerun: RerunView | None = Field(
+        default=None, description="The run started; null when nothing was run."
+    )
 
 
 class AssignRequest(Dto):

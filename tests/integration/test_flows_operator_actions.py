@@ -1,0 +1,127 @@
+"""Operator actions through the process API and the CLI reach the waiting durable runs at once.
+
+The flows poll their items only once an hour here (``decision_poll_seconds=3600``), and the
+harness never nudges a run: whatever wakes a run within the test's time is what the API or
+the CLI sent it. The hub and its engine run on SQLite and on PostgreSQL (where the engine
+wakes a waiting run through LISTEN/NOTIFY).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from contractsync.bootstrap import build_api
+from contractsync.config import ApiSettings
+from contractsync.entrypoints.api import create_app
+from contractsync.entrypoints.cli import app as cli
+from contractsync.workflows.flow_context import AMEND_CONTRACT
+from tests.e2e.process_seed import ADMIN_KEY, api_settings, bearer
+from tests.integration.flow_harness import FlowHub, flow_hub
+from tests.integration.flow_samples import HUB, contract, customer, new_tag
+from tests.integration.test_worker_crash import fresh_postgres_database
+
+HOUR = 3600.0
+PROMPTLY = 60.0
+"""Far below the hour-long poll: a run done within it was woken, not polled."""
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def hub(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FlowHub]:
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'hub.sqlite'}"
+        else:
+            url = stack.enter_context(fresh_postgres_database("cs_operator"))
+        yield stack.enter_context(flow_hub(url, tmp_path, monkeypatch, decision_poll_seconds=HOUR))
+
+
+@pytest.fixture
+def api(hub: FlowHub, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """The hub's process API with keys, built by the composition root like ``serve``'s."""
+    keyed = ApiSettings.model_validate(api_settings(monkeypatch))
+    container = build_api(hub.settings.model_copy(update={"api": keyed}), dispatcher=hub.dispatcher)
+    try:
+        with TestClient(create_app(container), base_url=HUB) as client:
+            yield client
+    finally:
+        container.close()
+
+
+def _routed_amendment(hub: FlowHub) -> tuple[str, Any]:
+    """An active contract whose version 2 is routed to finance; its id and the open item."""
+    tag = new_tag()
+    buyer, sow = customer(tag), contract(tag)
+    workflow = hub.activate(sow, buyer)
+    hub.amend(workflow, contract(tag, version=2, amounts=("5000", "25000")), buyer)
+    hub.deliver()
+    (item,) = hub.wait_for_items(sow.id)
+    assert item.code == "amendment.routed"
+    return sow.id, item
+
+
+def _prices(hub: FlowHub, contract_id: str) -> list[Decimal]:
+    (project,) = hub.tryton_projects(contract_id)
+    return sorted(Decimal(str(t["list_price"])) for t in hub.tryton_tasks(project["id"]))
+
+
+def _finished_promptly(hub: FlowHub, run_id: str) -> Any:
+    started = time.monotonic()
+    outcome = hub.result(run_id, timeout=PROMPTLY)
+    assert time.monotonic() - started < PROMPTLY
+    return outcome
+
+
+def test_resolving_a_routed_amendment_through_the_api_wakes_its_run_which_applies_it(
+    hub: FlowHub, api: TestClient
+) -> None:
+    contract_id, item = _routed_amendment(hub)
+    path = f"/api/v1/exceptions/{item.id}"
+    etag = api.get(path, headers=bearer(ADMIN_KEY)).headers["etag"]
+
+    resolved = api.post(
+        f"{path}:resolve",
+        json={"note": "approved by the CFO"},
+        headers={**bearer(ADMIN_KEY), "If-Match": etag, "Idempotency-Key": f"ok-{item.id}"},
+    )
+    outcome = _finished_promptly(hub, hub.run_id(AMEND_CONTRACT, f"{contract_id}:v2"))
+
+    assert resolved.status_code == 200, resolved.text
+    assert resolved.json()["status"] == "resolved"
+    assert outcome["outcome"] == "applied"
+    assert outcome["routed"] is True
+    assert _prices(hub, contract_id) == [Decimal(5000), Decimal(25000)]
+    events = Counter(kind for kind in hub.events(contract_id) if kind.startswith("amendment."))
+    assert events == Counter(
+        {"amendment.planned": 1, "amendment.routed": 1, "amendment.applied": 1}
+    )
+
+
+def test_dismissing_a_routed_amendment_through_the_cli_wakes_its_run_which_rejects_it(
+    hub: FlowHub, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    contract_id, item = _routed_amendment(hub)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CONTRACTSYNC_DATABASE__URL", hub.settings.database.url)
+
+    result = CliRunner().invoke(
+        cli, ["exceptions", "dismiss", item.id, "--reason", "the customer never agreed"]
+    )
+    outcome = _finished_promptly(hub, hub.run_id(AMEND_CONTRACT, f"{contract_id}:v2"))
+
+    assert result.exit_code == 0, result.output
+    assert "told the waiting run" in result.stdout
+    assert outcome["outcome"] == "rejected"
+    assert _prices(hub, contract_id) == [Decimal(5000), Decimal(15000)]
+    assert hub.record("contract", contract_id)["version"] == 1  # type: ignore[index]
