@@ -308,3 +308,29 @@ def test_the_drift_event_names_every_item_and_the_unhealed_money() -> None:
     assert [(i["kind"], i["outcome"]) for i in data["items"]] == [
         ("milestone_mismatch", "exception")
     ]
+
+
+def test_a_terminated_contract_with_its_projects_closed_stays_closed_through_a_heal() -> None:
+    hub = Hub("C-1")
+    (ref,) = hub.clm.contracts
+    sourced = hub.clm.contracts[ref]
+    terminated = sourced.contract.model_copy(update={"status": ContractStatus.TERMINATED})
+    hub.clm.contracts[ref] = sourced.model_copy(update={"contract": terminated})
+    project = Project(id="C-1", contract_id="C-1", customer_id=terminated.customer_id, name="D")
+    refs = (hub.erp.close_project(project), hub.psa.close_project(project))
+    assert (hub.erp.close_project(project), hub.psa.close_project(project)) == refs
+    hub.drop_psa_milestone("C-1", "M1")
+
+    report = hub.reconcile()
+
+    assert [(line.item.role, line.outcome) for line in report.lines] == [
+        (SystemRole.PSA, DriftOutcome.HEALED)
+    ]
+    assert hub.erp.snapshot("C-1").project_closed
+    plan = hub.psa.project_plan("C-1")
+    assert plan is not None
+    assert (plan.closed, plan.milestone("M1") is not None) == (True, True)
+    unknown = project.model_copy(update={"id": "C-9", "contract_id": "C-9"})
+    for system in (hub.erp, hub.psa):
+        with pytest.raises(DataError):
+            system.close_project(unknown)

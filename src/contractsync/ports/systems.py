@@ -2,6 +2,9 @@
 
 Every method that writes is idempotent on a business key the caller passes (a canonical id,
 a milestone id, an invoice key): calling it twice has one effect and returns the same ref.
+``close_project`` is keyed like ``upsert_project``: closing a closed project is a no-op that
+returns the same ref, and closing a project the system does not hold raises ``DataError``
+(never creates one).
 Every adapter raises only the contractsync error tree, translated once at its edge:
 
 - ``TransientError``: try again later (429, 5xx, timeouts); ``retry_after`` when told.
@@ -105,6 +108,9 @@ class ProjectPlan(ValueObject):
     start: date | None = None
     end: date | None = None
     milestones: tuple[PlannedMilestone, ...] = ()
+    closed: bool = Field(
+        default=False, description="True once the PSA closed the project (close_project)."
+    )
 
     def milestone(self, milestone_id: str) -> PlannedMilestone | None:
         """Return the planned milestone with ``milestone_id``, if the plan has it."""
@@ -212,7 +218,22 @@ class ProjectTracker(Protocol):
     system: str
 
     def upsert_project(self, project: Project, contract: Contract) -> ExternalRef:
-        """Create or update the project and one milestone per billing milestone (idempotent)."""
+        """Create or update the project and one milestone per billing milestone (idempotent).
+
+        An upsert never reopens a closed project: closing is ``close_project``'s alone.
+        """
+        ...
+
+    def close_project(self, project: Project) -> ExternalRef:
+        """Close (archive) the PSA project of ``project.id``; return its ref (idempotent).
+
+        Called when the contract is terminated. Closing a closed project changes nothing
+        and returns the same ref; ``project_plan`` then reports ``closed``. Milestones and
+        logged time are kept as they are.
+
+        Raises:
+            DataError: the PSA holds no project for ``project.id`` (none is created).
+        """
         ...
 
     def find_project(self, project_id: str) -> ExternalRef | None:
@@ -228,7 +249,7 @@ class ProjectTracker(Protocol):
 
         Only milestones the hub linked to a canonical milestone id are listed; dates and
         names are the PSA's current values (hand edits included), so reconciliation can
-        compare them with the contract.
+        compare them with the contract. A closed project is still read (``closed`` set).
         """
         ...
 
@@ -247,7 +268,22 @@ class FinancialSystem(Protocol):
         ...
 
     def upsert_project(self, project: Project, contract: Contract) -> ExternalRef:
-        """Create or update the project with one task per billing milestone (idempotent)."""
+        """Create or update the project with one task per billing milestone (idempotent).
+
+        An upsert never reopens a closed project: closing is ``close_project``'s alone.
+        """
+        ...
+
+    def close_project(self, project: Project) -> ExternalRef:
+        """Close the ERP project ``upsert_project`` made for ``project``; return its ref.
+
+        Called when the contract is terminated. Idempotent: closing a closed project changes
+        nothing and returns the same ref; ``snapshot`` then reports ``project_closed``.
+        Tasks, prices and invoices are kept as they are (nothing is invoiced by closing).
+
+        Raises:
+            DataError: the ERP holds no project for ``project`` (none is created).
+        """
         ...
 
     def push_contract(self, contract: Contract, schedule: BillingSchedule) -> ExternalRef:
@@ -267,7 +303,10 @@ class FinancialSystem(Protocol):
         ...
 
     def snapshot(self, contract_id: str) -> FinancialSnapshot:
-        """The ERP's current state of a contract, mapped back to canonical terms."""
+        """The ERP's current state of a contract, mapped back to canonical terms.
+
+        ``project_closed`` says whether the contract's project was closed (``close_project``).
+        """
         ...
 
     def check(self) -> SystemHealth:

@@ -74,7 +74,8 @@ class FakeFinancialSystem:
     """The ERP role in memory: ``held`` contracts (edit them to simulate hand edits).
 
     Pushing keeps the price of an invoiced milestone, as an ERP does; ``broken`` contract
-    ids fail every read; ``pushes`` counts writes per contract id.
+    ids fail every read; ``pushes`` counts writes per contract id; ``closed`` holds the
+    contract ids whose project was closed.
     """
 
     def __init__(self, system: str = "erp") -> None:
@@ -85,6 +86,7 @@ class FakeFinancialSystem:
         self.broken: dict[str, ContractSyncError] = {}
         self.pushes: dict[str, int] = {}
         self.customers: dict[str, ExternalRef] = {}
+        self.closed: set[str] = set()
 
     def upsert_customer(self, customer: Customer, *, legal_entity: LegalEntity) -> ExternalRef:
         """Hold the customer (idempotent)."""
@@ -95,6 +97,13 @@ class FakeFinancialSystem:
     def upsert_project(self, project: Project, contract: Contract) -> ExternalRef:
         """Hold the contract (as ``push_contract``)."""
         self._hold(contract)
+        return ExternalRef(system=self.system, kind="project", id=project.id)
+
+    def close_project(self, project: Project) -> ExternalRef:
+        """Close the project of the held contract (idempotent); unknown: ``NOT_FOUND``."""
+        if project.contract_id not in self.held:
+            raise DataError(f"no project for contract {project.contract_id}", code=NOT_FOUND)
+        self.closed.add(project.contract_id)
         return ExternalRef(system=self.system, kind="project", id=project.id)
 
     def push_contract(self, contract: Contract, schedule: BillingSchedule) -> ExternalRef:
@@ -134,6 +143,7 @@ class FakeFinancialSystem:
             contract=self.held[contract_id],
             invoiced_milestone_ids=frozenset(self.invoiced.get(contract_id, set())),
             closed_through=self.closed_through,
+            project_closed=contract_id in self.closed,
         )
 
     def list_contract_ids(self, *, cursor: str | None, limit: int) -> Page[str]:
@@ -179,9 +189,18 @@ class FakeProjectTracker:
             start=contract.term.start,
             end=contract.term.end,
             milestones=(*planned, *extra),
+            closed=old.closed if old else False,  # an upsert never reopens a project
         )
         self.upserts += 1
         return ref
+
+    def close_project(self, project: Project) -> ExternalRef:
+        """Close the planned project (idempotent); an unknown one raises ``NOT_FOUND``."""
+        plan = self.plans.get(project.id)
+        if plan is None:
+            raise DataError(f"no project {project.id}", code=NOT_FOUND)
+        self.plans[project.id] = plan.model_copy(update={"closed": True})
+        return plan.project
 
     def find_project(self, project_id: str) -> ExternalRef | None:
         """The project's ref, if planned."""
