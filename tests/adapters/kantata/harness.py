@@ -8,7 +8,9 @@ import httpx
 
 from contractsync.adapters.kantata import KantataProjectTracker
 from contractsync.adapters.kantata.mapping import project_marker
+from contractsync.domain.contract import Contract
 from contractsync.domain.identity import ExternalRef
+from contractsync.domain.project import Project
 from contractsync.simulators import FaultPlan
 from contractsync.simulators.kantata import KantataSimulator
 from contractsync.simulators.kantata_scenarios import OPERATOR_USER
@@ -56,6 +58,11 @@ class KantataHarness:
     def upsert_project(self, adapter: Any, key: str) -> ExternalRef:
         ref: ExternalRef = adapter.upsert_project(samples.project(key), samples.contract(key))
         return ref
+
+    def open_project(self, adapter: Any, key: str) -> tuple[Project, Contract]:
+        project, contract = samples.project(key), samples.contract(key)
+        adapter.upsert_project(project, contract)
+        return project, contract
 
     def seed_events(self, count: int) -> list[str]:
         account = self.sim.account

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+import httpx
+import pytest
+
 from contractsync.adapters.kantata import KantataProjectTracker
-from contractsync.errors import AmbiguousCommitError, TransientError
+from contractsync.errors import AmbiguousCommitError, DataError, TransientError
 from contractsync.ports.systems import TrackerEvent
 from contractsync.simulators import FaultPlan
 from contractsync.simulators.kantata import KantataSimulator
@@ -59,6 +62,77 @@ def test_more_than_300_milestones_are_created_in_bulk_batches(
 ) -> None:
     ref = tracker.upsert_project(samples.project("P-3"), samples.contract("P-3", milestones=301))
     assert len(stories_of(sim, ref.id)) == 301
+
+
+def test_the_project_plan_reads_the_workspace_and_its_milestones_as_kantata_holds_them(
+    tracker: KantataProjectTracker, sim: KantataSimulator
+) -> None:
+    contract = samples.contract("P-4")
+    ref = tracker.upsert_project(samples.project("P-4"), contract)
+    first = next(s for s in stories_of(sim, ref.id) if s["title"] == "Milestone 1")
+    edit = {"title": "Kick-off", "due_date": "2026-03-15", "state": "completed"}
+    sim.account.update("stories", str(first["id"]), edit, user_id=OPERATOR_USER)
+
+    plan = tracker.project_plan("P-4")
+
+    assert plan is not None
+    assert (plan.project, plan.project_id, plan.contract_id) == (ref, "P-4", contract.id)
+    assert (plan.name, plan.start, plan.end, plan.closed) == (
+        "Delivery P-4",
+        contract.term.start,
+        contract.term.end,
+        False,
+    )
+    assert [(m.id, m.name, m.due_date.isoformat() if m.due_date else None, m.status)
+            for m in plan.milestones] == [
+        ("M1", "Kick-off", "2026-03-15", "completed"),
+        ("M2", "Milestone 2", "2026-03-28", "open"),
+    ]  # fmt: skip
+    assert tracker.project_plan("P-unknown") is None
+
+
+class Recorded(httpx.BaseTransport):
+    """The simulator's transport, remembering every write sent through it."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.writes: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method != "GET":
+            self.writes.append(f"{request.method} {request.url.path}")
+        return self.inner.handle_request(request)
+
+
+def test_closing_a_project_archives_its_workspace_once_and_keeps_its_milestones(
+    sim: KantataSimulator,
+) -> None:
+    recorded = Recorded(sim.transport())
+    tracker = KantataProjectTracker.connect(samples.settings(), transport=recorded)
+    ref = tracker.upsert_project(samples.project("P-5"), samples.contract("P-5"))
+    recorded.writes.clear()
+
+    assert tracker.close_project(samples.project("P-5")) == ref
+    assert tracker.close_project(samples.project("P-5")) == ref  # a no-op: nothing is sent
+
+    assert recorded.writes == [f"PUT /api/v1/workspaces/{ref.id}.json"]
+    assert sim.account.records["workspaces"][ref.id]["archived"] is True
+    assert len(stories_of(sim, ref.id)) == 2
+    plan = tracker.project_plan("P-5")
+    assert plan is not None
+    assert (plan.closed, len(plan.milestones)) == (True, 2)
+    assert tracker.find_project("P-5") == ref  # archived workspaces are still found
+    tracker.upsert_project(samples.project("P-5"), samples.contract("P-5"))
+    assert sim.account.records["workspaces"][ref.id]["archived"] is True  # never reopened
+
+
+def test_closing_a_project_kantata_does_not_hold_is_a_data_error(
+    tracker: KantataProjectTracker, sim: KantataSimulator
+) -> None:
+    with pytest.raises(DataError) as raised:
+        tracker.close_project(samples.project("P-none"))
+    assert raised.value.code == "kantata.unknown_project"
+    assert sim.account.records["workspaces"] == {}
 
 
 def complete(sim: KantataSimulator, ref_id: str, title: str) -> str:

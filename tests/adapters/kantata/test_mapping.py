@@ -1,4 +1,4 @@
-"""Canonical ⇄ Kantata objects and subscribed events → TrackerEvent, table-tested on fixtures."""
+"""Canonical ⇄ Kantata objects (and back as a ProjectPlan) and subscribed events → TrackerEvent."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 
 from contractsync.adapters.kantata.mapping import (
+    CLOSED_WORKSPACE,
     EventLinks,
     differs,
     event_fingerprint,
+    milestone_ref,
     milestone_story_body,
+    project_plan_from,
     tracker_event_from,
     workspace_body,
 )
@@ -21,7 +24,7 @@ from contractsync.adapters.kantata.webhooks import FeedCursor
 from contractsync.domain.contract import Contract
 from contractsync.domain.project import Project
 from contractsync.errors import DataError
-from contractsync.ports.systems import TrackerEvent
+from contractsync.ports.systems import ProjectPlan, TrackerEvent
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "kantata"
 LINKS = EventLinks(contracts={"1001": "K-P-1"}, milestones={"1002": ("K-P-1", "M1")})
@@ -43,6 +46,48 @@ def test_a_project_maps_to_its_workspace_and_milestones_to_stories() -> None:
     milestone = contract.milestones()[0][1]
     body = milestone_story_body(contract, milestone, workspace_id="1001")
     assert body == fixture("milestone_story_p1_m1_body")
+
+
+def test_a_workspace_and_its_milestone_stories_map_back_to_the_psa_plan() -> None:
+    stories = {
+        key: Story.model_validate(row)
+        for key, row in fixture("milestone_stories_p1_records").items()
+    }
+    plan = project_plan_from(
+        Workspace.model_validate(fixture("workspace_p1_record")),
+        stories,
+        system="kantata",
+        project_id="P-1",
+        contract_id="K-P-1",
+    )
+    assert plan == ProjectPlan.model_validate(fixture("project_plan_p1"))
+
+
+def test_a_project_written_to_kantata_reads_back_as_the_contracts_plan() -> None:
+    project = Project.model_validate(fixture("project_p1"))
+    contract = Contract.model_validate(fixture("contract_p1"))
+    workspace = Workspace.model_validate({"id": "1001", **workspace_body(project, contract)})
+    stories = {
+        milestone_ref(contract.id, m.id): Story.model_validate(
+            {"id": f"20{n}", **milestone_story_body(contract, m, workspace_id="1001")}
+        )
+        for n, (_, m) in enumerate(contract.milestones())
+    }
+    plan = project_plan_from(
+        workspace, stories, system="kantata", project_id=project.id, contract_id=contract.id
+    )
+    assert (plan.name, plan.start, plan.end, plan.closed) == (
+        project.name,
+        contract.term.start,
+        contract.term.end,
+        False,
+    )
+    expected = [(m.id, m.name, m.due_date, "open") for _, m in contract.milestones()]
+    assert [(m.id, m.name, m.due_date, m.status) for m in plan.milestones] == expected
+    closed = workspace.model_copy(update=dict(CLOSED_WORKSPACE))
+    assert project_plan_from(
+        closed, stories, system="kantata", project_id=project.id, contract_id=contract.id
+    ).closed
 
 
 def test_a_workspace_or_story_as_written_needs_no_update() -> None:

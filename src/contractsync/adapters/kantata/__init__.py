@@ -1,6 +1,7 @@
 """Kantata OX as the PSA: workspaces, milestone stories, external references, polled events.
 
-``KantataProjectTracker`` (``gateway.py``) implements the ``ProjectTracker`` port;
+``KantataProjectTracker`` (``gateway.py``) implements the ``ProjectTracker`` port over
+``records.py`` (the hub's workspaces and stories, found by their external references);
 ``webhooks.py`` holds the event-feed cursor (Kantata has no push webhooks). Vendor field names
 never leave this package.
 """

@@ -10,6 +10,7 @@ import httpx
 from contractsync.adapters.kantata.client import KantataClient
 from contractsync.adapters.kantata.config import KantataSettings
 from contractsync.adapters.kantata.mapping import (
+    CLOSED_WORKSPACE,
     CONTRACT_MODEL,
     MILESTONE_MODEL,
     PROJECT_MODEL,
@@ -20,26 +21,20 @@ from contractsync.adapters.kantata.mapping import (
     milestone_marker,
     milestone_ref,
     milestone_story_body,
-    project_marker,
+    project_plan_from,
     story_ids,
     tracker_event_from,
     workspace_body,
     workspace_ids,
 )
-from contractsync.adapters.kantata.payloads import (
-    ExternalReference,
-    Normalized,
-    Story,
-    SubscribedEvent,
-    Workspace,
-    read,
-)
+from contractsync.adapters.kantata.payloads import Normalized, SubscribedEvent, read
+from contractsync.adapters.kantata.records import KantataRecords
 from contractsync.adapters.kantata.webhooks import FeedCursor
 from contractsync.domain.contract import Contract
 from contractsync.domain.identity import ExternalRef
 from contractsync.domain.project import Project
 from contractsync.errors import ContractSyncError, DataError
-from contractsync.ports.systems import Page, SystemHealth, TrackerEvent
+from contractsync.ports.systems import Page, ProjectPlan, SystemHealth, TrackerEvent
 
 BULK_STORIES = 300
 ID_BATCH = 100
@@ -53,6 +48,7 @@ class KantataProjectTracker:
     whose answer was lost is found by the marker in its description before any second
     create, so no duplicate workspace or milestone is made. Reads and idempotent writes are
     retried on 5xx; throttles (429) are raised as ``TransientError`` for the caller's queue.
+    A closed project is an archived workspace; every lookup includes archived ones.
 
     Args:
         client: The account's API client.
@@ -62,6 +58,7 @@ class KantataProjectTracker:
         self.client = client
         self.settings = client.settings
         self.system = client.settings.system
+        self.records = KantataRecords(client)
 
     @classmethod
     def connect(
@@ -73,58 +70,11 @@ class KantataProjectTracker:
     def _ref(self, workspace_id: str) -> ExternalRef:
         return ExternalRef(system=self.system, kind="workspace", id=workspace_id)
 
-    # -- links -------------------------------------------------------------------------
-
-    def _links(self, subject_type: str, **filters: str) -> list[ExternalReference]:
-        params = {
-            "subject_type": subject_type,
-            "service_name": self.settings.service_name,
-            **filters,
-        }
-        rows = self.client.get_all("/external_references.json", "external_references", **params)
-        links = [read(ExternalReference, row) for row, _ in rows]
-        # Filter here too: unknown filters may be ignored by the server ([U]).
-        return [
-            link
-            for link in links
-            if link.service_name == self.settings.service_name
-            and all(getattr(link, k) in v.split(",") for k, v in filters.items())
-        ]
-
-    def _link(self, subject_type: str, subject_id: str, model: str, ref: str) -> None:
-        body = {
-            "external_reference": {
-                "subject_type": subject_type,
-                "subject_id": int(subject_id),
-                "service_name": self.settings.service_name,
-                "service_model": model,
-                "service_model_ref": ref,
-                "status": "successful",
-            }
-        }
-        self.client.write("POST", "/external_references/create_or_update.json", body)
-
     # -- projects ----------------------------------------------------------------------
-
-    def _workspace(self, project_id: str) -> Workspace | None:
-        linked = self._links(WORKSPACE, service_model=PROJECT_MODEL, service_model_ref=project_id)
-        for link in linked:
-            found = self.client.get(
-                "/workspaces.json", only=link.subject_id, include_archived="true"
-            )
-            rows = found.ordered("workspaces")
-            if rows:
-                return read(Workspace, rows[0])
-        marker = project_marker(project_id)
-        pages = self.client.get_all(
-            "/workspaces.json", "workspaces", search=marker, include_archived="true"
-        )
-        adopted = [read(Workspace, r) for r, _ in pages if marker in (r.get("description") or "")]
-        return adopted[0] if adopted else None
 
     def find_project(self, project_id: str) -> ExternalRef | None:
         """The workspace linked to ``project_id`` (or created for it but not linked yet)."""
-        found = self._workspace(project_id)
+        found = self.records.workspace(project_id)
         return self._ref(found.id) if found else None
 
     def upsert_project(self, project: Project, contract: Contract) -> ExternalRef:
@@ -141,11 +91,11 @@ class KantataProjectTracker:
                 code="kantata.project_contract_mismatch",
             )
         body = workspace_body(project, contract)
-        current = self._workspace(project.id)
+        current = self.records.workspace(project.id)
         if current is None:
 
             def lookup() -> Normalized | None:
-                found = self._workspace(project.id)
+                found = self.records.workspace(project.id)
                 return self.client.get(f"/workspaces/{found.id}.json") if found else None
 
             created = self.client.write(
@@ -159,37 +109,55 @@ class KantataProjectTracker:
             workspace_id = current.id
             if differs(current, body):
                 self.client.write("PUT", f"/workspaces/{workspace_id}.json", {"workspace": body})
-        self._link(WORKSPACE, workspace_id, PROJECT_MODEL, project.id)
-        self._link(WORKSPACE, workspace_id, CONTRACT_MODEL, contract.id)
+        self.records.link(WORKSPACE, workspace_id, PROJECT_MODEL, project.id)
+        self.records.link(WORKSPACE, workspace_id, CONTRACT_MODEL, contract.id)
         self._sync_milestones(workspace_id, contract)
         return self._ref(workspace_id)
 
-    def _stories(self, workspace_id: str) -> dict[str, tuple[Story, bool]]:
-        """The workspace's milestone stories by milestone ref, and whether each is linked."""
-        found: dict[str, tuple[Story, bool]] = {}
-        rows = self.client.get_all(
-            "/stories.json", "stories", workspace_id=workspace_id, include="external_references"
+    def close_project(self, project: Project) -> ExternalRef:
+        """Archive the project's workspace (Kantata's closed project); a second call sends nothing.
+
+        Raises:
+            DataError: ``kantata.unknown_project`` when no workspace is linked to (or marked
+                with) ``project.id``.
+            TransientError: Kantata throttled (429) or stayed unavailable.
+        """
+        found = self.records.workspace(project.id)
+        if found is None:
+            raise DataError(
+                f"Kantata holds no workspace for project {project.id}.",
+                code="kantata.unknown_project",
+                remediation="Sync the project to Kantata first, or close it there by hand.",
+            )
+        if not found.archived:
+            body = {"workspace": dict(CLOSED_WORKSPACE)}
+            self.client.write("PUT", f"/workspaces/{found.id}.json", body)
+        return self._ref(found.id)
+
+    def project_plan(self, project_id: str) -> ProjectPlan | None:
+        """The workspace of ``project_id`` and its milestone stories as Kantata holds them now.
+
+        Archived workspaces are read too (``closed``); None when there is no workspace.
+
+        Raises:
+            DataError: A workspace or story cannot be read.
+            TransientError: Kantata throttled (429) or stayed unavailable.
+        """
+        found = self.records.workspace(project_id)
+        if found is None:
+            return None
+        links = self.records.links(WORKSPACE, subject_id=found.id, service_model=CONTRACT_MODEL)
+        stories = {key: story for key, (story, _) in self.records.stories(found.id).items()}
+        return project_plan_from(
+            found,
+            stories,
+            system=self.system,
+            project_id=project_id,
+            contract_id=links[0].service_model_ref if links else None,
         )
-        for row, page in rows:
-            story = read(Story, row)
-            refs = [
-                page.included("external_references").get(i, {})
-                for i in story.external_reference_ids
-            ]
-            for ref in refs:
-                if (
-                    ref.get("service_name") == self.settings.service_name
-                    and ref.get("service_model") == MILESTONE_MODEL
-                ):
-                    found[str(ref["service_model_ref"])] = (story, True)
-            text = story.description or ""
-            if "[contractsync milestone " in text:
-                key = text.rsplit("[contractsync milestone ", 1)[1].rstrip("]").strip()
-                found.setdefault(key, (story, False))
-        return found
 
     def _sync_milestones(self, workspace_id: str, contract: Contract) -> None:
-        existing = self._stories(workspace_id)
+        existing = self.records.stories(workspace_id)
         missing: list[tuple[str, dict[str, object]]] = []
         for _line, milestone in contract.milestones():
             key = milestone_ref(contract.id, milestone.id)
@@ -201,14 +169,14 @@ class KantataProjectTracker:
             if differs(story, body):
                 self.client.write("PUT", f"/stories/{story.id}.json", {"story": body})
             if not is_linked:
-                self._link(STORY, story.id, MILESTONE_MODEL, key)
+                self.records.link(STORY, story.id, MILESTONE_MODEL, key)
         for start in range(0, len(missing), BULK_STORIES):
             batch = missing[start : start + BULK_STORIES]
             markers = {milestone_marker(*key.split("/", 1)) for key, _ in batch}
 
             def lookup(markers: set[str] = markers) -> Normalized | None:
                 # The bulk create is all or nothing: any of its markers proves it landed.
-                stories = self._stories(workspace_id)
+                stories = self.records.stories(workspace_id)
                 return (
                     Normalized()
                     if any(milestone_marker(*k.split("/", 1)) in markers for k in stories)
@@ -219,9 +187,9 @@ class KantataProjectTracker:
                 "POST", "/stories.json", {"stories": [b for _, b in batch]}, lookup=lookup
             )
         if missing:
-            for key, (story, is_linked) in self._stories(workspace_id).items():
+            for key, (story, is_linked) in self.records.stories(workspace_id).items():
                 if not is_linked and key in {k for k, _ in missing}:
-                    self._link(STORY, story.id, MILESTONE_MODEL, key)
+                    self.records.link(STORY, story.id, MILESTONE_MODEL, key)
 
     # -- events ------------------------------------------------------------------------
 
@@ -233,11 +201,11 @@ class KantataProjectTracker:
         milestones: dict[str, tuple[str, str]] = {}
         for i in range(0, len(spaces), ID_BATCH):
             ids = ",".join(spaces[i : i + ID_BATCH])
-            for link in self._links(WORKSPACE, subject_id=ids, service_model=CONTRACT_MODEL):
+            for link in self.records.links(WORKSPACE, subject_id=ids, service_model=CONTRACT_MODEL):
                 contracts[link.subject_id] = link.service_model_ref
         for i in range(0, len(stories), ID_BATCH):
             ids = ",".join(stories[i : i + ID_BATCH])
-            for link in self._links(STORY, subject_id=ids, service_model=MILESTONE_MODEL):
+            for link in self.records.links(STORY, subject_id=ids, service_model=MILESTONE_MODEL):
                 contract_id, _, milestone_id = link.service_model_ref.partition("/")
                 milestones[link.subject_id] = (contract_id, milestone_id)
         return EventLinks(contracts=contracts, milestones=milestones)

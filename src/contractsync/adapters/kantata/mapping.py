@@ -10,7 +10,14 @@ project id / contract id   external references on the workspace (models ``projec
 BillingMilestone           story: story_type ``milestone``, title = name, due_date, marker
                            ``[contractsync milestone <contract>/<milestone>]``; external
                            reference model ``milestone``, ref ``<contract>/<milestone>``
+closed project             workspace ``archived`` (``close_project``; read back as
+                           ``ProjectPlan.closed``)
 =========================  ===============================================================
+
+Read back (``project_plan_from``), a workspace is a ``ProjectPlan``: title, start and due
+dates, archived; each story linked to (or marked with) a milestone ref is a
+``PlannedMilestone`` with the story's title and due date, ``completed`` when its state is.
+Kantata holds no milestone amounts.
 
 Subscribed events become ``TrackerEvent`` s:
 
@@ -39,11 +46,13 @@ from contractsync.domain.contract import Contract
 from contractsync.domain.identity import ExternalRef
 from contractsync.domain.milestone import BillingMilestone
 from contractsync.domain.project import Project
-from contractsync.ports.systems import TrackerEvent
+from contractsync.ports.systems import PlannedMilestone, ProjectPlan, TrackerEvent
 
 WORKSPACE, STORY = "Workspace", "Story"
 PROJECT_MODEL, CONTRACT_MODEL, MILESTONE_MODEL = "project", "contract", "milestone"
 COMPLETED = "completed"
+CLOSED_WORKSPACE: Mapping[str, Any] = {"archived": True}
+"""The workspace attributes that close a project (an archived project in Kantata)."""
 
 
 def project_marker(project_id: str) -> str:
@@ -83,6 +92,46 @@ def milestone_story_body(
         "due_date": milestone.due_date.isoformat() if milestone.due_date else None,
         "description": f"{trigger}{milestone_marker(contract.id, milestone.id)}",
     }
+
+
+def project_plan_from(
+    workspace: Workspace,
+    stories: Mapping[str, Story],
+    *,
+    system: str,
+    project_id: str,
+    contract_id: str | None,
+) -> ProjectPlan:
+    """The PSA plan a workspace and its milestone stories hold now.
+
+    Args:
+        workspace: The project's workspace.
+        stories: The workspace's stories by milestone ref ``<contract>/<milestone>``, in
+            Kantata's order (linked by an external reference or marked in their description).
+        system: The system name the plan's ref carries.
+        project_id: The canonical project id the workspace is linked to.
+        contract_id: The contract the workspace is linked to, if any.
+    """
+    milestones = tuple(
+        PlannedMilestone(
+            id=key.partition("/")[2],
+            name=story.title,
+            due_date=story.due_date,
+            status="completed" if story.state == COMPLETED else "open",
+        )
+        for key, story in stories.items()
+        if key.partition("/")[2]
+    )
+    return ProjectPlan(
+        project=ExternalRef(system=system, kind="workspace", id=workspace.id),
+        project_id=project_id,
+        contract_id=contract_id,
+        name=workspace.title,
+        start=workspace.start_date,
+        end=workspace.due_date,
+        milestones=milestones,
+        closed=workspace.archived,
+    )
 
 
 def differs(current: Workspace | Story, body: Mapping[str, Any]) -> bool:
@@ -190,6 +239,7 @@ def story_ids(event: SubscribedEvent) -> set[str]:
 
 
 __all__ = [
+    "CLOSED_WORKSPACE",
     "COMPLETED",
     "CONTRACT_MODEL",
     "MILESTONE_MODEL",
@@ -203,6 +253,7 @@ __all__ = [
     "milestone_ref",
     "milestone_story_body",
     "project_marker",
+    "project_plan_from",
     "story_ids",
     "tracker_event_from",
     "workspace_body",
