@@ -42,9 +42,11 @@ from contractsync.adapters.tryton.mapping import invoice_reference
 from contractsync.adapters.tryton.provisioning import provision
 from contractsync.adapters.tryton.server import TrytonServer, free_port
 from contractsync.adapters.tryton.site import TrytonSite
+from contractsync.domain.contract import Contract
 from contractsync.domain.customer import Customer
 from contractsync.domain.identity import ExternalRef
 from contractsync.domain.money import Money
+from contractsync.domain.project import Project
 from contractsync.testing.conformance import Fault, Role
 from contractsync.testing.faulty_transport import FaultyTransport
 from tests.adapters.tryton.samples import Samples, gateway_settings
@@ -203,6 +205,12 @@ class TrytonHarness:
 
     def invoice_target(self, adapter: Any) -> tuple[str, Any]:
         return self._invoice_target()
+
+    def open_project(self, adapter: Any, key: str) -> tuple[Project, Contract]:
+        project, contract = Samples.project(key), Samples.contract(key, with_tm=False)
+        adapter.upsert_customer(Samples.customer(key), legal_entity=Samples.entity)
+        adapter.upsert_project(project, contract)
+        return project, contract
 
     def _invoice_target(self) -> tuple[str, Money]:
         # Seeded through the harness's own gateway, so the faults are left for the calls

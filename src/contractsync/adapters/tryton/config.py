@@ -65,6 +65,14 @@ class TrytonSettings(BaseModel):
         description="Code of the service product period invoices (T&M, retainers) are billed with.",
     )
 
+    closed_status: str = Field(
+        default="Closed",
+        min_length=1,
+        title="Closed project status",
+        description="Work status a terminated contract's project is set to (created if missing; "
+        "Tryton's Done would need every milestone task at 100 %, which bills it).",
+    )
+
     @property
     def retry_policy(self) -> RetryPolicy:
         """The backoff the gateway applies to transient Tryton errors."""

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from contractsync.adapters.tryton.client import TrytonClient
+from contractsync.adapters.tryton.closing import ProjectClosing
 from contractsync.adapters.tryton.config import TrytonSettings
 from contractsync.adapters.tryton.contract_projects import ContractProjects
 from contractsync.adapters.tryton.invoicing import ContractInvoices
@@ -40,8 +41,9 @@ class TrytonFinancialSystem:
 
     Customers are parties (code = canonical customer id), a contract is a project (its id
     in the project's comment) with one task per billing milestone, invoices carry their
-    key in ``reference``. Every method is idempotent: it looks up by those keys before it
-    writes, so a second call creates nothing and returns the same ref. Transient errors are
+    key in ``reference``; a closed project is in the ``closed_status`` work status. Every
+    method is idempotent: it looks up by those keys before it writes, so a second call
+    creates nothing and returns the same ref. Transient errors are
     retried with backoff; a write whose reply was lost is settled by a lookup before any
     second write. One gateway per database and company, and one writer at a time (ADR 0002).
 
@@ -63,6 +65,7 @@ class TrytonFinancialSystem:
         self.system = config.system
         self.calls = SafeCalls(config.retry_policy, sleep)
         self.projects = ContractProjects(client, self.calls)
+        self.closing = ProjectClosing(client, self.calls, config.closed_status)
         billing = ProductSpec(config.billing_product_code, "Contract billing", "u")
         self.invoices = ContractInvoices(client, self.calls, self.projects, billing_product=billing)
         self._records = TrytonRecords(client)
@@ -177,6 +180,27 @@ class TrytonFinancialSystem:
         party = self._customer_party(contract.customer_id)
         return self._ref("project", self.projects.ensure(contract, party=party, name=project.name))
 
+    def close_project(self, project: Project) -> ExternalRef:
+        """Put the contract's project in the closing work status; return ``tryton:project:<id>``.
+
+        Nothing is written when it is closed already (or done). Tasks stay as they are, so
+        closing invoices nothing (see ``ProjectClosing``).
+
+        Raises:
+            DataError: ``tryton.unknown_project`` when Tryton holds no project of
+                ``project.contract_id``.
+            ConfigError: the closing status is missing and the hub may not create it.
+        """
+        found = self.projects.find(project.contract_id)
+        if found is None:
+            raise DataError(
+                f"Tryton holds no project of contract {project.contract_id}.",
+                code="tryton.unknown_project",
+                remediation="Push the contract to the ERP first, or close it there by hand.",
+            )
+        self.closing.close(found)
+        return self._ref("project", found.id)
+
     def push_contract(self, contract: Contract, schedule: BillingSchedule) -> ExternalRef:
         """Create or update the contract's project from its terms; return its project ref.
 
@@ -220,6 +244,8 @@ class TrytonFinancialSystem:
     def snapshot(self, contract_id: str) -> FinancialSnapshot:
         """Return the contract as Tryton holds it, its invoiced milestones and closed periods.
 
+        ``project_closed`` is True once the project is in the closing status (or done).
+
         Raises:
             DataError: Tryton has no project for the contract, or the hub's stored copy of it
                 is gone, or its hand-edited values no longer make a valid contract.
@@ -242,6 +268,7 @@ class TrytonFinancialSystem:
             contract=contract_from_works(basis, project, works),
             invoiced_milestone_ids=invoiced_milestone_ids(works),
             closed_through=closed_through(periods),
+            project_closed=self.closing.is_closed(project),
         )
 
     def check(self) -> SystemHealth:

@@ -236,6 +236,7 @@ WORK_FIELDS = (
     "party.code",
     "timesheet_start_date",
     "timesheet_end_date",
+    "status.progress",
     "_timestamp",
 )
 """Fields read to build a ``WorkRow``."""
@@ -256,6 +257,9 @@ class WorkRow:
     party_code: str | None = None
     timesheet_dates: tuple[dt.date, dt.date] | None = None
     timestamp: str | None = None
+    status_id: int | None = None
+    status_progress: float | None = None
+    """The least progress the work's status requires (1.0 for Tryton's Done, else None)."""
 
     @property
     def is_invoiced(self) -> bool:
@@ -266,7 +270,7 @@ class WorkRow:
     def from_read(cls, row: Mapping[str, Any]) -> WorkRow:
         """Build the row from a ``read`` of ``WORK_FIELDS``."""
         start, end = row.get("timesheet_start_date"), row.get("timesheet_end_date")
-        party = row.get("party.")
+        party, status = row.get("party."), row.get("status.")
         return cls(
             id=int(row["id"]),
             key=str(row.get("comment") or ""),
@@ -279,4 +283,6 @@ class WorkRow:
             party_code=str(party["code"]) if party and party.get("code") else None,
             timesheet_dates=(start, end) if start and end else None,
             timestamp=row.get("_timestamp"),
+            status_id=int(status["id"]) if status else None,
+            status_progress=status.get("progress") if status else None,
         )
