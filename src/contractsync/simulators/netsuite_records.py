@@ -21,6 +21,14 @@ from contractsync.simulators.netsuite_writes import RecordWriter, invalid
 DEFAULT_SUBSIDIARIES = {"1": "Parent Company", "2": "Contractsync Demo Services Ltd (DE)"}
 DEFAULT_CURRENCIES = {"1": "USD", "2": "GBP", "3": "CAD", "4": "EUR"}
 DEFAULT_ITEMS = {"10": "Professional Services", "11": "Support Services"}
+DEFAULT_JOB_STATUSES = {
+    "1": "Closed",
+    "2": "In Progress",
+    "3": "Not Awarded",
+    "4": "Pending",
+    "5": "Awarded",
+}
+"""[U] A new account's project statuses (job ``entityStatus``) by internal id."""
 PERIOD_YEARS = range(2024, 2031)
 
 
@@ -56,6 +64,9 @@ def _periods() -> list[dict[str, Any]]:
 class NetSuiteAccount:
     """One account's records. Thread-safe: every public method holds the account lock.
 
+    Subsidiaries, currencies, service items and project statuses (``job_statuses``, what a
+    job's ``entityStatus`` references) are fixed lists; records reference them by id.
+
     Args:
         subsidiaries: Subsidiary internal id -> name (``LegalEntity.erp_company`` is the id).
         currencies: Currency internal id -> ISO code.
@@ -77,6 +88,7 @@ class NetSuiteAccount:
         self.subsidiaries = dict(subsidiaries or DEFAULT_SUBSIDIARIES)
         self.currencies = dict(currencies or DEFAULT_CURRENCIES)
         self.items = dict(items or DEFAULT_ITEMS)
+        self.job_statuses = dict(DEFAULT_JOB_STATUSES)
         self.closed_period_code = closed_period_code
         self.clock = clock
         self.writer = RecordWriter(self)
@@ -178,7 +190,12 @@ class NetSuiteAccount:
         return shown
 
     def _name(self, target: str, ref_id: str) -> str:
-        fixed = {"subsidiary": self.subsidiaries, "currency": self.currencies, "item": self.items}
+        fixed = {
+            "subsidiary": self.subsidiaries,
+            "currency": self.currencies,
+            "item": self.items,
+            "jobStatus": self.job_statuses,
+        }
         if target in fixed:
             return fixed[target].get(ref_id, ref_id)
         record = self.records.get(target, {}).get(ref_id, {})
@@ -275,4 +292,10 @@ class NetSuiteAccount:
             }
 
 
-__all__ = ["DEFAULT_CURRENCIES", "DEFAULT_ITEMS", "DEFAULT_SUBSIDIARIES", "NetSuiteAccount"]
+__all__ = [
+    "DEFAULT_CURRENCIES",
+    "DEFAULT_ITEMS",
+    "DEFAULT_JOB_STATUSES",
+    "DEFAULT_SUBSIDIARIES",
+    "NetSuiteAccount",
+]

@@ -88,7 +88,7 @@ SPECS: dict[str, RecordSpec] = {
             ]
         ),
         required=(("companyName", "Project Name"), ("parent", "Customer")),
-        refs={"parent": "customer", **_ENTITY},
+        refs={"parent": "customer", "entityStatus": "jobStatus", **_ENTITY},
     ),
     "projecttask": RecordSpec(
         # [C] isMilestone is not settable via REST; the simulator derives it from plannedWork.

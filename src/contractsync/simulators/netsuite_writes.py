@@ -35,12 +35,13 @@ class RecordWriter:
         self.account = account
 
     def ref(self, target: str, value: Any, path: str) -> dict[str, str]:
-        """``{"id": ...}`` for a reference to an existing record (or subsidiary, currency, item)."""
+        """``{"id": ...}`` for a reference to an existing record (or a fixed list's entry)."""
         ref_id = str(value.get("id")) if isinstance(value, dict) else None
         fixed = {
             "subsidiary": self.account.subsidiaries,
             "currency": self.account.currencies,
             "item": self.account.items,
+            "jobStatus": self.account.job_statuses,
         }
         known = fixed[target] if target in fixed else self.account.records.get(target, {})
         if ref_id is None or ref_id not in known:

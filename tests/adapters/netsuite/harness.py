@@ -9,9 +9,11 @@ import httpx
 
 from contractsync.adapters.netsuite import NetSuiteFinancialSystem
 from contractsync.adapters.netsuite.mapping import external_id
+from contractsync.domain.contract import Contract
 from contractsync.domain.customer import Customer
 from contractsync.domain.identity import ExternalRef
 from contractsync.domain.money import Money
+from contractsync.domain.project import Project
 from contractsync.simulators import FaultPlan
 from contractsync.simulators.netsuite import NetSuiteSimulator
 from contractsync.testing.conformance import Fault, Role
@@ -66,6 +68,13 @@ class NetSuiteHarness:
     def upsert_customer(self, adapter: Any, customer: Customer) -> ExternalRef:
         ref: ExternalRef = adapter.upsert_customer(customer, legal_entity=samples.ENTITY)
         return ref
+
+    def open_project(self, adapter: Any, key: str) -> tuple[Project, Contract]:
+        project, contract = samples.project(key), samples.contract(key)
+        adapter.upsert_customer(samples.customer(key), legal_entity=samples.ENTITY)
+        adapter.upsert_project(project, contract)
+        adapter.push_contract(contract, samples.schedule(key))  # snapshot reads the order
+        return project, contract
 
     def invoice_target(self, adapter: Any) -> tuple[str, Any]:
         # Seeded straight into the account (not through the API), so injected faults are

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TypeVar
 
+import httpx
 import pytest
 
 from contractsync.adapters.netsuite import NetSuiteFinancialSystem
@@ -81,6 +82,40 @@ def test_the_snapshot_reads_back_the_contract_with_hand_edits_and_invoices(
     go_live = next(m for _, m in edited.contract.milestones() if m.id == "M2")
     assert go_live.amount.amount == Decimal("17500.00")
     assert edited.closed_through == dt.date(2026, 3, 31)
+
+
+class Recorded(httpx.BaseTransport):
+    """The simulator's transport, remembering every record write sent through it."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.writes: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method != "GET" and "/record/" in request.url.path:
+            self.writes.append(f"{request.method} {request.url.path}")
+        return self.inner.handle_request(request)
+
+
+def test_closing_a_project_gives_its_job_the_closed_status_once(sim: NetSuiteSimulator) -> None:
+    recorded = Recorded(sim.transport())
+    gateway = NetSuiteFinancialSystem.connect(samples.settings(), transport=recorded)
+    push_everything(gateway, "c")
+    assert not gateway.snapshot("K-c").project_closed
+    recorded.writes.clear()
+
+    ref = gateway.close_project(samples.project("c"))
+    assert gateway.close_project(samples.project("c")) == ref
+
+    assert recorded.writes == [f"PUT /services/rest/record/v1/job/eid:{external_id('P-c')}"]
+    job = sim.account.render(samples.BASE_URL, "job", ref.id)
+    assert (job["entityStatus"]["id"], job["entityStatus"]["refName"]) == ("1", "Closed")
+    assert gateway.snapshot("K-c").project_closed
+    push_everything(gateway, "c")  # a later upsert never reopens it
+    assert gateway.snapshot("K-c").project_closed
+    with pytest.raises(DataError) as caught:
+        gateway.close_project(samples.project("none"))
+    assert caught.value.code == "netsuite.unknown_job"
 
 
 def test_an_invoice_in_a_closed_period_is_rejected_not_retried(

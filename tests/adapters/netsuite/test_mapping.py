@@ -14,6 +14,7 @@ from contractsync.adapters.netsuite.config import NetSuiteFieldNames
 from contractsync.adapters.netsuite.mapping import (
     billing_schedule_body,
     canonical_id,
+    closed_job_body,
     closed_through,
     contract_from_order,
     customer_body,
@@ -21,6 +22,7 @@ from contractsync.adapters.netsuite.mapping import (
     external_id,
     invoice_body,
     invoiced_milestone_ids,
+    is_closed_job,
     sales_order_body,
 )
 from contractsync.adapters.netsuite.payloads import (
@@ -28,6 +30,7 @@ from contractsync.adapters.netsuite.payloads import (
     BillingScheduleRecord,
     CustomerRecord,
     InvoiceRecord,
+    JobRecord,
     SalesOrderRecord,
 )
 from contractsync.domain.contract import Contract
@@ -172,3 +175,19 @@ def test_invoiced_milestones_and_closed_periods_are_read_from_records() -> None:
     ]
     assert closed_through(periods) == dt.date(2026, 2, 28)
     assert closed_through(periods[2:]) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "closed"),
+    [
+        ({"id": "1", "refName": "Closed"}, True),
+        ({"id": "2", "refName": "In Progress"}, False),
+        (None, False),
+    ],
+)
+def test_a_job_is_closed_when_its_status_is_the_accounts_closed_one(
+    status: dict[str, str] | None, closed: bool
+) -> None:
+    job = JobRecord.from_wire({"id": "120", "companyName": "Delivery", "entityStatus": status})
+    assert is_closed_job(job, "1") is closed
+    assert closed_job_body("1") == {"entityStatus": {"id": "1"}}

@@ -81,6 +81,13 @@ class NetSuiteSettings(BaseModel):
         title="Wait after a concurrency refusal",
         description="[U] whether NetSuite sends Retry-After; wait at least this long.",
     )
+    closed_project_status: str = Field(
+        default="1",
+        min_length=1,
+        title="Closed project status",
+        description="[U] Internal id of the project status (job entityStatus) 'Closed' that "
+        "close_project sets; check Setup > Accounting > Accounting Lists > Project Status.",
+    )
     closed_period_codes: tuple[str, ...] = Field(
         default=("PERIOD_CLOSED",),
         title="Closed-period codes",

@@ -18,6 +18,7 @@ from contractsync.adapters.netsuite.mapping import (
     SCHEDULE,
     TASK,
     billing_schedule_body,
+    closed_job_body,
     closed_through,
     contract_from_order,
     customer_body,
@@ -25,6 +26,7 @@ from contractsync.adapters.netsuite.mapping import (
     external_id,
     invoice_body,
     invoiced_milestone_ids,
+    is_closed_job,
     job_body,
     milestone_tasks,
     sales_order_body,
@@ -34,6 +36,7 @@ from contractsync.adapters.netsuite.payloads import (
     BillingScheduleRecord,
     CustomerRecord,
     InvoiceRecord,
+    JobRecord,
     SalesOrderRecord,
 )
 from contractsync.domain.contract import Contract
@@ -153,6 +156,27 @@ class NetSuiteFinancialSystem:
         record = self.client.get(JOB, f"eid:{external_id(project_id)}")
         return self._ref(JOB, str(record["id"])) if record else None
 
+    def close_project(self, project: Project) -> ExternalRef:
+        """Set the project's (job's) status to ``closed_project_status``; nothing if it has it.
+
+        Raises:
+            DataError: ``netsuite.unknown_job`` when NetSuite holds no job for ``project.id``,
+                or NetSuite refused the status (an id not in the account's project statuses).
+        """
+        key = external_id(project.id)
+        raw = self.client.get(JOB, f"eid:{key}")
+        if raw is None:
+            raise DataError(
+                f"NetSuite holds no project {project.id!r} written by the hub.",
+                code="netsuite.unknown_job",
+                remediation="Sync the project to NetSuite first, or close it there by hand.",
+                detail={"record_type": JOB, "external_id": key},
+            )
+        job, closed = JobRecord.from_wire(raw), self.settings.closed_project_status
+        if not is_closed_job(job, closed):
+            self.client.upsert(JOB, key, closed_job_body(closed))
+        return self._ref(JOB, job.id)
+
     # -- contracts and invoices ----------------------------------------------------------
 
     def push_contract(self, contract: Contract, schedule: BillingSchedule) -> ExternalRef:
@@ -241,6 +265,8 @@ class NetSuiteFinancialSystem:
     def snapshot(self, contract_id: str) -> FinancialSnapshot:
         """The contract as NetSuite holds it, its invoiced milestones and closed periods.
 
+        ``project_closed`` is True when the contract's project (job) has the closed status.
+
         Raises:
             DataError: NetSuite holds no sales order pushed by the hub for the contract, or
                 its edited values no longer make a valid contract.
@@ -268,10 +294,14 @@ class NetSuiteFinancialSystem:
             AccountingPeriod.model_validate(self.client.get("accountingPeriod", pid))
             for pid in self.client.ids("accountingPeriod", "closed IS true")
         ]
+        jobs = self.client.ids(JOB, f'{self._names.job_contract} IS "{contract_id}"')
+        job = next((found for j in jobs if (found := self.client.get(JOB, j))), None)
+        closed = self.settings.closed_project_status
         return FinancialSnapshot(
             contract=contract,
             invoiced_milestone_ids=invoiced_milestone_ids(contract, invoices),
             closed_through=closed_through(periods),
+            project_closed=job is not None and is_closed_job(JobRecord.from_wire(job), closed),
         )
 
     def check(self) -> SystemHealth:

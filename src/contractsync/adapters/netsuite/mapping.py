@@ -20,6 +20,7 @@ from contractsync.adapters.netsuite.payloads import (
     BillingScheduleRecord,
     CustomerRecord,
     InvoiceRecord,
+    JobRecord,
     SalesOrderRecord,
 )
 from contractsync.domain.contract import Contract
@@ -134,6 +135,16 @@ def job_body(
         "projectedEndDate": contract.term.end.isoformat(),
         names.job_contract: contract.id,
     }
+
+
+def closed_job_body(status_id: str) -> dict[str, Any]:
+    """The project (job) fields that close it: its status, the account's 'Closed' one."""
+    return {"entityStatus": _ref(status_id)}
+
+
+def is_closed_job(job: JobRecord, status_id: str) -> bool:
+    """True when the job's status is the account's 'Closed' project status."""
+    return job.entity_status is not None and job.entity_status.id == status_id
 
 
 def milestone_tasks(
@@ -324,6 +335,7 @@ __all__ = [
     "TASK",
     "billing_schedule_body",
     "canonical_id",
+    "closed_job_body",
     "closed_through",
     "contract_from_order",
     "customer_body",
@@ -332,6 +344,7 @@ __all__ = [
     "external_id",
     "invoice_body",
     "invoiced_milestone_ids",
+    "is_closed_job",
     "job_body",
     "milestone_tasks",
     "sales_order_body",

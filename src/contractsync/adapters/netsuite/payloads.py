@@ -129,6 +129,22 @@ class CustomerRecord(_Wire):
         return read(cls, "customer", values, raw.get("id"))
 
 
+class JobRecord(_Wire):
+    """A project (job) and its status (``entityStatus``, a project status reference)."""
+
+    id: str
+    entity_status: Ref | None = Field(default=None, alias="entityStatus")
+
+    @classmethod
+    def from_wire(cls, raw: Mapping[str, Any]) -> JobRecord:
+        """Read a job.
+
+        Raises:
+            DataError: ``netsuite.payload_invalid`` naming the missing or malformed field.
+        """
+        return read(cls, "job", raw, raw.get("id"))
+
+
 class OrderLine(_Wire):
     """A sales order or invoice line."""
 
@@ -264,6 +280,7 @@ __all__ = [
     "CustomerRecord",
     "ErrorDetail",
     "InvoiceRecord",
+    "JobRecord",
     "OrderLine",
     "Problem",
     "Ref",
