@@ -14,10 +14,12 @@ Checks: an idempotent write (twice → one record, same ref); paging through mor
 page; a 5xx → ``TransientError``; a throttle → retried with at least the vendor's wait until
 it succeeds (after either, the record written exists once); a validation error →
 ``DataError``; bad credentials → ``ConfigError``; a committed-but-lost write or a timeout →
-settled by lookup with no duplicate; the round trip through the vendor's mapping; and
-``check()`` reporting ok, and not ok without raising. ``cases`` leaves out what a role cannot
-support (a source has no writes) and what a harness declares ``not_applicable``, with the
-reason (``matrix`` lists them all).
+settled by lookup with no duplicate; the round trip through the vendor's mapping;
+``check()`` reporting ok, and not ok without raising; closing a project (closed once, a
+second close a no-op with the same ref, read back closed, an unknown project a
+``DataError``); and a PSA's project plan read back as the contract planned it. ``cases``
+leaves out what a role cannot support (a source has no writes or projects) and what a
+harness declares ``not_applicable``, with the reason (``matrix`` lists them all).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 from contractsync.adapters.http import RetryPolicy, resolve_ambiguous
 from contractsync.domain.identity import ExternalRef
 from contractsync.errors import AmbiguousCommitError, ConfigError, DataError, TransientError
+from contractsync.testing.conformance_projects import check_close_project, check_project_plan
 from contractsync.testing.conformance_roles import (
     DRIVERS,
     ContractSourceHarness,
@@ -226,6 +229,8 @@ CHECKS: dict[str, Check] = {
     "round_trip": check_round_trip,
     "health_ok": check_health_ok,
     "health_not_ok": check_health_not_ok,
+    "close_project": check_close_project,
+    "project_plan": check_project_plan,
 }
 _NEEDS_WRITE = {
     "idempotent_write",
@@ -272,6 +277,10 @@ def not_applicable(role: Role, check: str, harness: Any = None) -> str | None:
         return f"the {role} port has no idempotent write"
     if check == "paging" and driver.listing is None:
         return f"the {role} port has no listing"
+    if check == "close_project" and driver.is_closed is None:
+        return f"the {role} port has no projects"
+    if check == "project_plan" and driver.plan is None:
+        return f"the {role} port has no project plans"
     reasons: Mapping[str, str] = getattr(harness, "not_applicable", {})
     return reasons.get(check)
 

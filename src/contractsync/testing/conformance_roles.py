@@ -6,9 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from contractsync.domain.contract import Contract
 from contractsync.domain.customer import Customer
 from contractsync.domain.identity import ExternalRef
-from contractsync.ports.systems import Page
+from contractsync.domain.project import Project
+from contractsync.ports.systems import Page, ProjectPlan
 
 Fault = Literal["server_error", "rate_limit", "validation_error", "timeout", "lost_response"]
 Role = Literal[
@@ -89,12 +91,24 @@ class FinancialSystemHarness(Harness, Protocol):
         """A contract id ready to invoice in the system, and an amount (``Money``)."""
         ...
 
+    def open_project(self, adapter: Any, key: str) -> tuple[Project, Contract]:
+        """Write an open project (canonical id ``key``) and its contract as the flows do.
+
+        Through ``adapter``: the customer, ``upsert_project`` and, where ``snapshot`` reads
+        the contract from elsewhere, ``push_contract``; so ``snapshot`` reads it back.
+        """
+        ...
+
 
 class ProjectTrackerHarness(Harness, Protocol):
     """Fixtures of the PSA role (``kind`` is ``project``)."""
 
     def upsert_project(self, adapter: Any, key: str) -> ExternalRef:
         """Upsert the harness's project with canonical id ``key`` (and its contract)."""
+        ...
+
+    def open_project(self, adapter: Any, key: str) -> tuple[Project, Contract]:
+        """Upsert an open project with canonical id ``key``; the project and its contract."""
         ...
 
     def seed_events(self, count: int) -> list[str]:
@@ -140,6 +154,9 @@ class Driver:
         listing: One page of the role's listing, seeded by ``seed``.
         seed: Makes ``n`` listable records; returns what the listing must contain.
         round_trip: Writes or seeds a record and checks it reads back as written.
+        is_closed: Reads back whether the system holds ``project`` closed (``close_project``),
+            or None for roles without projects.
+        plan: Reads a project's plan back (``project_plan``), or None for roles without one.
     """
 
     kind: str
@@ -150,6 +167,8 @@ class Driver:
     listing: Callable[[Any, str | None, int], Page[Any]] | None
     seed: Callable[[Any, Any, list[str]], list[Any]] | None
     round_trip: Callable[[Any, Any, str], None]
+    is_closed: Callable[[Any, Project], bool] | None = None
+    plan: Callable[[Any, str], ProjectPlan | None] | None = None
 
 
 def _directory_round_trip(adapter: Any, harness: Any, key: str) -> None:
@@ -187,6 +206,12 @@ def _signature_round_trip(adapter: Any, harness: Any, key: str) -> None:
     assert found.completed_at is not None
 
 
+def _plan_closed(adapter: Any, project: Project) -> bool:
+    plan = adapter.project_plan(project.id)
+    assert plan is not None, f"no plan of {project.id} to read back"
+    return bool(plan.closed)
+
+
 def _same_ref_twice(harness: Any, kind: str, key: str, write: Callable[[], ExternalRef]) -> None:
     assert write() == write(), "a repeated write returned another ref"
     assert harness.count_records(kind, key) == 1, f"not one {kind} for {key}"
@@ -214,6 +239,7 @@ DRIVERS: dict[Role, Driver] = {
         round_trip=lambda a, h, k: _same_ref_twice(
             h, "customer", k, lambda: h.upsert_customer(a, h.customer(k))
         ),
+        is_closed=lambda a, project: bool(a.snapshot(project.contract_id).project_closed),
     ),
     "project_tracker": Driver(
         kind="project",
@@ -224,6 +250,8 @@ DRIVERS: dict[Role, Driver] = {
         listing=lambda a, cursor, limit: a.poll_events(cursor=cursor, limit=limit),
         seed=lambda a, h, keys: h.seed_events(len(keys)),
         round_trip=lambda a, h, k: _same_ref_twice(h, "project", k, lambda: h.upsert_project(a, k)),
+        is_closed=_plan_closed,
+        plan=lambda a, project_id: a.project_plan(project_id),
     ),
     "contract_source": Driver(
         kind="contract",
