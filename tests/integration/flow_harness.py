@@ -326,9 +326,13 @@ class FlowHub:
         return self.tryton.search_read("party.party", domain, ["id", "name", "code"])
 
     def tryton_projects(self, contract_id: str) -> list[dict[str, Any]]:
-        """The Tryton projects holding the contract (keyed as the gateway keys them)."""
+        """The Tryton projects holding the contract (keyed as the gateway keys them).
+
+        Each row has ``id``, ``name`` and ``status`` (the work status's name: Open, Closed ...).
+        """
         domain = [("type", "=", "project"), ("comment", "=", record_key("project", contract_id))]
-        return self.tryton.search_read("project.work", domain, ["id", "name"])
+        rows = self.tryton.search_read("project.work", domain, ["id", "name", "status.name"])
+        return [{**row, "status": (row.get("status.") or {}).get("name")} for row in rows]
 
     def tryton_tasks(self, project_id: int) -> list[dict[str, Any]]:
         """The milestone tasks of a Tryton project."""

@@ -20,6 +20,17 @@ def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FlowHub]:
         yield built
 
 
+def assert_closed_in_the_erp_and_the_psa(hub: FlowHub, contract_id: str) -> None:
+    """Tryton's project is in the Closed status, Kantata's workspace archived, once each."""
+    assert [p["status"] for p in hub.tryton_projects(contract_id)] == ["Closed"]
+    assert [w["archived"] for w in hub.workspaces(contract_id)] == [True]
+    assert hub.systems.erp.snapshot(contract_id).project_closed
+    assert hub.systems.psa is not None
+    plan = hub.systems.psa.project_plan(contract_id)
+    assert plan is not None
+    assert plan.closed
+
+
 def test_a_renewal_in_the_clm_extends_the_term_through_the_amendment_path(hub: FlowHub) -> None:
     tag = new_tag()
     buyer, sow = customer(tag), contract(tag)
@@ -70,6 +81,7 @@ def test_an_operator_termination_ends_the_contract_closes_its_project_and_stops_
     assert hub.record("contract", sow.id)["status"] == "terminated"  # type: ignore[index]
     assert hub.record("project", sow.id)["status"] == "closed"  # type: ignore[index]
     assert hub.events(sow.id).count("contract.terminated") == 1
+    assert_closed_in_the_erp_and_the_psa(hub, sow.id)
     assert billed["outcome"] == "not billable"
     assert hub.tryton_invoices(sow.id) == []
     assert hub.result(start_termination(hub.engine, sow.id, reason="again").workflow_id) == outcome
@@ -91,3 +103,4 @@ def test_a_contract_cancelled_in_the_clm_is_terminated_once(hub: FlowHub) -> Non
     assert outcome["outcome"] == "terminated"
     assert hub.record("contract", sow.id)["status"] == "terminated"  # type: ignore[index]
     assert hub.events(sow.id).count("contract.terminated") == 1
+    assert_closed_in_the_erp_and_the_psa(hub, sow.id)

@@ -4,8 +4,8 @@ A renewal is a term change: the renewed version goes through the amendment flow 
 CLM version (planned against the ERP, decided by the policy, applied once), which announces
 ``contract.renewed``. A termination ends the contract where it stands: the contract is
 TERMINATED and its project CLOSED in the hub; the ERP and PSA receive the terminated
-contract through their idempotent upserts (the ports have no "close" of their own: their
-term and plan end there), and ``contract.terminated`` is announced.
+contract through their idempotent upserts, ``contract.terminated`` is announced, and then
+the workflow closes the project in the ERP and the PSA (each port's ``close_project``).
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """Renewal and termination: a longer term through the amendment path, or a contract ended.
 
-``terminate_contract`` (run ``contract_termination:<contract>``): the contract TERMINATED
-and its project CLOSED in the hub, the terminated contract and closed project upserted to
-the ERP and the PSA, ``contract.terminated``. It starts from the CLM (a cancelled workflow
-fetched as terminated) or from an operator (``start_termination``).
+``terminate_contract`` (run ``contract_termination:<contract>``): the terminated contract and
+closed project upserted to the ERP and the PSA; the contract TERMINATED and its project
+CLOSED in the hub, with ``contract.terminated``; then the project closed in the ERP and the
+PSA (``close_project``, steps ``erp.close_project`` and ``psa.close_project``: idempotent, so
+a retried or recovered step closes nothing twice). A failure at either stage raises an
+ExceptionItem and the run waits for it (resolved: the stage runs again). It starts from the
+CLM (a cancelled workflow fetched as terminated) or from an operator (``start_termination``).
 
 A renewal is a new version with a later term end. From the CLM it arrives as any new
 version does; an operator starts one with ``start_renewal``, which builds the next version
@@ -13,10 +16,12 @@ announced as ``contract.renewed``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from contractsync.domain.identity import ExternalRef
+from contractsync.domain.project import Project
 from contractsync.errors import DomainError
 from contractsync.ports.systems import SourcedContract
 from contractsync.services import contract_flow, lifecycle_flow
@@ -32,7 +37,7 @@ from contractsync.workflows.flow_context import (
     until_settled,
 )
 from contractsync.workflows.runs import Run
-from contractsync.workflows.steps import external_step, workflow
+from contractsync.workflows.steps import call_idempotently, external_step, workflow
 
 TERMINATE_CONTRACT = "contract_termination"
 """Registered name of ``terminate_contract``; its runs are ``contract_termination:<id>``."""
@@ -74,9 +79,37 @@ def record_termination(termination: Termination, reason: str) -> None:
         uow.commit()
 
 
+def _closed_once(close: Callable[[], ExternalRef]) -> ExternalRef:
+    # Closing a closed project is a no-op, so a close whose answer was lost is settled by
+    # retrying the step (the lookup finds nothing; call_idempotently makes that transient).
+    return call_idempotently(lambda _key: close(), lambda _key: None)
+
+
+@external_step("erp.close_project")
+def erp_close_project(project: Project) -> ExternalRef:
+    """Close the contract's project in the ERP (a second close changes nothing)."""
+    erp = flow_context().systems.erp
+    return _closed_once(lambda: erp.close_project(project))
+
+
+@external_step("psa.close_project")
+def psa_close_project(project: Project) -> ExternalRef | None:
+    """Close (archive) the project in the PSA; None without a PSA."""
+    psa = flow_context().systems.psa
+    if psa is None:
+        return None
+    return _closed_once(lambda: psa.close_project(project))
+
+
 def _push(termination: Termination) -> bool:
     erp_terminate(termination)
     psa_terminate(termination)
+    return True
+
+
+def _close(project: Project) -> bool:
+    erp_close_project(project)
+    psa_close_project(project)
     return True
 
 
@@ -85,7 +118,9 @@ def terminate_contract(contract_id: str, reason: str) -> dict[str, Any]:
     """Terminate one contract everywhere; see the module docstring.
 
     Returns:
-        ``{"outcome": "terminated" | "already terminated" | "abandoned"}``.
+        ``{"outcome": "terminated" | "already terminated" | "abandoned"}``; a terminated
+        contract whose project an owner chose to leave open in the ERP or PSA (the close
+        failed and its item was dismissed) also has ``"projects": "left open"``.
 
     Raises:
         DomainError: ``contract.unknown`` when the hub never activated the contract.
@@ -97,7 +132,13 @@ def terminate_contract(contract_id: str, reason: str) -> dict[str, Any]:
     if until_settled(lambda: _push(termination), contract_id=contract_id, topic=topic) is None:
         return {"outcome": "abandoned"}
     record_termination(termination, reason)
-    return {"outcome": "terminated", "version": termination.contract.version}
+    outcome = {"outcome": "terminated", "version": termination.contract.version}
+    project = termination.project
+    if project is not None:
+        closed = until_settled(lambda: _close(project), contract_id=contract_id, topic=topic)
+        if closed is None:
+            return {**outcome, "projects": "left open"}
+    return outcome
 
 
 def start_termination(engine: Engine, contract_id: str, *, reason: str) -> Run:
