@@ -1,6 +1,6 @@
 """Reconciliation across real adapters: Ironclad served on loopback, the real Tryton ERP, the
-Salesforce simulator, and the hub database; the PSA is the in-memory fake until the Kantata
-adapter reads project plans."""
+Salesforce simulator, and the hub database; the PSA is the in-memory fake (edited by hand in
+the tests), or Kantata served on loopback when ``contractsync reconcile`` compares its plans."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from contractsync.adapters.clock import SystemClock
 from contractsync.adapters.ironclad import IroncladContractSource
+from contractsync.adapters.kantata import KantataProjectTracker
 from contractsync.adapters.persistence.unit_of_work import SqlUnitOfWork
 from contractsync.adapters.salesforce import SalesforceCustomerDirectory
 from contractsync.adapters.tryton.client import TrytonClient
@@ -35,9 +36,12 @@ from contractsync.policies import load_default_reconciliation_policy
 from contractsync.ports.systems import SourcedContract
 from contractsync.services.reconciliation_run import ABSENT_CODES, reconcile
 from contractsync.simulators.ironclad import IroncladSimulator
+from contractsync.simulators.kantata import KantataSimulator
+from contractsync.simulators.kantata_scenarios import OPERATOR_USER
 from contractsync.simulators.server import running
 from contractsync.testing.fake_systems import FakeProjectTracker
 from tests.adapters.ironclad.harness import settings as ironclad_settings
+from tests.adapters.kantata import samples as kantata_samples
 from tests.adapters.salesforce.harness import SalesforceHarness
 from tests.adapters.tryton.conftest import (  # noqa: F401 - the real Tryton's fixtures
     client,
@@ -85,8 +89,8 @@ class Systems:
                   if self.clm.fetch_contract(r).contract.id == f"K-{key}"]  # fmt: skip
         return self.clm.fetch_contract(ref)
 
-    def activate(self, sourced: SourcedContract) -> None:
-        """What the activation flow will do: customer, ERP project and PSA project."""
+    def activate(self, sourced: SourcedContract) -> Project:
+        """What the activation flow does: customer, ERP project and PSA project."""
         contract = sourced.contract
         project = Project(
             id=contract.id,
@@ -98,6 +102,7 @@ class Systems:
         self.erp.upsert_customer(sourced.customer, legal_entity=Samples.entity)
         self.erp.upsert_project(project, contract)
         self.psa.upsert_project(project, contract)
+        return project
 
     def reprice_in_tryton(self, contract_id: str, milestone_id: str, price: str) -> None:
         """A finance user edits a milestone task's price by hand in Tryton."""
@@ -283,3 +288,77 @@ def test_contractsync_reconcile_reads_the_systems_from_its_settings_file(
     assert (line["outcome"], line["owner"]) == ("exception", "finance")
     assert document["summary"]["unhealed_money_at_risk"] == {"EUR": "1000.00"}
     assert "CRM not compared: no salesforce system is configured" in document["not_compared"]
+
+
+def test_contractsync_reconcile_compares_the_kantata_plan_and_heals_a_milestone_moved_there(
+    systems: Systems,
+    settings: TrytonSettings,  # noqa: F811
+    database_url: str,
+    tag: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kantata = KantataSimulator()
+    with running(kantata) as kantata_url:
+        psa = KantataProjectTracker.connect(kantata_samples.settings(base_url=kantata_url))
+        sourced = systems.approve(tag)
+        project = systems.activate(sourced)
+        workspace = psa.upsert_project(project, sourced.contract)
+        (story,) = [s for s in kantata.account.rows("stories") if s["title"] == "Go-live"]
+        moved = {"due_date": "2026-09-30"}  # delivery moved the milestone by hand in Kantata
+        kantata.account.update("stories", story["id"], moved, user_id=OPERATOR_USER)
+        monkeypatch.setenv("IRONCLAD_SECRET", "sim-secret")
+        monkeypatch.setenv("TRYTON_PASSWORD", settings.password.get_secret_value())
+        monkeypatch.setenv("KANTATA_TOKEN", "sim-token")
+        config = tmp_path / "contractsync.yaml"
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "database": {"url": database_url},
+                    "systems": {
+                        "ironclad": {
+                            "vendor": "ironclad",
+                            "options": {
+                                "base_url": systems.clm_url,
+                                "client_id": "sim-client",
+                                "as_user_email": "integration@contractsync.example",
+                            },
+                            "secrets": {"client_secret": {"env": "IRONCLAD_SECRET"}},
+                        },
+                        "tryton": {
+                            "vendor": "tryton",
+                            "options": {
+                                "url": settings.base_url,
+                                "database": settings.database,
+                                "user": settings.user,
+                                "company_id": settings.company_id,
+                            },
+                            "secrets": {"password": {"env": "TRYTON_PASSWORD"}},
+                        },
+                        "kantata": {
+                            "vendor": "kantata",
+                            "options": {"base_url": kantata_url},
+                            "secrets": {"token": {"env": "KANTATA_TOKEN"}},
+                        },
+                    },
+                }
+            ),
+            encoding="utf-8",
+        )
+        args = ["reconcile", "--config", str(config), "--json", "--contract", sourced.contract.id]
+        result = CliRunner().invoke(app, args)
+
+        document = json.loads(result.stdout)
+        (line,) = [line for c in document["contracts"] for line in c["lines"]]
+        assert (line["item"]["system"], line["item"]["role"], line["item"]["field"]) == (
+            "kantata",
+            "psa",
+            "lines.L1.milestones.M2.due_date",
+        )
+        assert line["outcome"] == "healed", result.output
+        assert not [note for note in document["not_compared"] if "PSA" in note]
+        assert kantata.account.get("stories", story["id"])["due_date"] == "2026-06-30"
+        assert psa.find_project(project.id) == workspace
+        plan = psa.project_plan(project.id)
+        assert plan is not None
+        assert plan.milestone("M2") is not None
