@@ -321,6 +321,7 @@ ApiRole = Literal["integration-admin", "finance", "legal", "delivery", "auditor"
 ApiScope = Literal[
     "customers:read",
     "contracts:read",
+    "contracts:write",
     "billing:read",
     "exceptions:read",
     "exceptions:write",
@@ -336,7 +337,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     "finance": frozenset(
         {*_READ_SCOPES, "billing:read", "exceptions:read", "exceptions:write", "pricing:read"}
     ),
-    "legal": frozenset({*_READ_SCOPES, "exceptions:read", "exceptions:write"}),
+    "legal": frozenset({*_READ_SCOPES, "contracts:write", "exceptions:read", "exceptions:write"}),
     "delivery": frozenset({*_READ_SCOPES, "exceptions:read", "exceptions:write"}),
     "auditor": frozenset(
         {*_READ_SCOPES, "billing:read", "exceptions:read", "pricing:read", "audit:read"}

@@ -30,8 +30,10 @@ from schemathesis.specs.openapi.checks import (
 from contractsync.adapters.persistence.migrate import upgrade
 from contractsync.bootstrap import build_api
 from contractsync.config import Settings
+from contractsync.domain.contract import Contract, ContractStatus
 from contractsync.entrypoints.api import create_app
 from contractsync.ports.workflows import RunState
+from contractsync.testing.fake_operator_runs import RecordingOperatorRuns
 from contractsync.testing.fakes import FixedClock, InMemoryUnitOfWork, RecordingDispatcher
 from tests.e2e.process_seed import (
     ADMIN_KEY,
@@ -40,6 +42,7 @@ from tests.e2e.process_seed import (
     api_settings,
     bearer,
     seed_hub,
+    with_fake_operator_runs,
     with_fake_replays,
 )
 
@@ -77,9 +80,11 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
     clock = FixedClock()
     container = build_api(settings_, dispatcher=RecordingDispatcher(), clock=clock)
     seeded = seed_hub(container.uow_factory, clock)
+    _activate(container.uow_factory, seeded.contracts[0])  # so renew and terminate can succeed
     runs = FakeRuns()
     runs.states["inbox:ironclad:wf-0"] = RunState.FAILED
-    app = create_app(with_fake_replays(container, clock, runs))
+    faked = with_fake_replays(container, clock, runs)
+    app = create_app(with_fake_operator_runs(faked, RecordingOperatorRuns()))
     with TestClient(app) as client:
         etags = {
             item: client.get(f"/api/v1/exceptions/{item}", headers=bearer(ADMIN_KEY)).headers[
@@ -91,6 +96,17 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
         yield LiveApi(app, session, seeded, etags)
     container.close()
     monkeypatch.undo()
+
+
+def _activate(uow_factory: Any, contract_id: str) -> None:
+    with uow_factory() as uow:
+        stored = Contract.model_validate(uow.records.get("contract", contract_id))
+        active = stored.model_copy(
+            update={"version": stored.version + 1, "status": ContractStatus.ACTIVE}
+        )
+        document = active.model_dump(mode="json")
+        uow.records.put("contract", contract_id, document, version=active.version, cause="seed")
+        uow.commit()
 
 
 def _published_document() -> dict[str, Any]:
@@ -167,7 +183,7 @@ def test_the_schema_documents_every_process_operation_with_problems_and_security
         for path, operations in document["paths"].items()
         if path.startswith("/api/v1/")
     }
-    assert len([op for ops in process.values() for op in ops]) == 19
+    assert len([op for ops in process.values() for op in ops]) == 21
     assert document["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
     for path, operations in process.items():
         for method, operation in operations.items():

@@ -1,4 +1,7 @@
-"""Operator actions through the process API and the CLI reach the waiting durable runs at once.
+"""Operator actions through the process API and the CLI reach the durable runs.
+
+Resolving or dismissing an item wakes the run waiting on it at once; renewing or terminating
+a contract starts its run, once however often it is asked.
 
 The flows poll their items only once an hour here (``decision_poll_seconds=3600``), and the
 harness never nudges a run: whatever wakes a run within the test's time is what the API or
@@ -8,6 +11,7 @@ wakes a waiting run through LISTEN/NOTIFY).
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -25,6 +29,7 @@ from contractsync.config import ApiSettings
 from contractsync.entrypoints.api import create_app
 from contractsync.entrypoints.cli import app as cli
 from contractsync.workflows.flow_context import AMEND_CONTRACT
+from contractsync.workflows.lifecycle import TERMINATE_CONTRACT
 from tests.e2e.process_seed import ADMIN_KEY, api_settings, bearer
 from tests.integration.flow_harness import FlowHub, flow_hub
 from tests.integration.flow_samples import HUB, contract, customer, new_tag
@@ -125,3 +130,64 @@ def test_dismissing_a_routed_amendment_through_the_cli_wakes_its_run_which_rejec
     assert outcome["outcome"] == "rejected"
     assert _prices(hub, contract_id) == [Decimal(5000), Decimal(15000)]
     assert hub.record("contract", contract_id)["version"] == 1  # type: ignore[index]
+
+
+def test_renewing_through_the_api_twice_starts_one_run_which_applies_the_renewal(
+    hub: FlowHub, api: TestClient
+) -> None:
+    tag = new_tag()
+    sow = contract(tag)
+    hub.activate(sow, customer(tag))
+    path = f"/api/v1/contracts/{sow.id}:renew"
+
+    first = api.post(path, json={"new_end": "2027-03-31"}, headers=bearer(ADMIN_KEY))
+    again = api.post(path, json={"new_end": "2027-03-31"}, headers=bearer(ADMIN_KEY))
+    run = hub.run_id(AMEND_CONTRACT, f"{sow.id}:v2")
+    outcome = hub.result(run, timeout=300)
+
+    assert (first.status_code, again.status_code) == (202, 202), first.text
+    assert first.json()["workflow_id"] == again.json()["workflow_id"] == run
+    assert outcome["outcome"] == "applied"
+    assert [r.workflow_id for r in hub.engine.list_workflows(prefix=f"{AMEND_CONTRACT}:")] == [run]
+    assert hub.record("contract", sow.id)["term"]["end"] == "2027-03-31"  # type: ignore[index]
+    assert hub.events(sow.id).count("contract.renewed") == 1
+    late = api.post(path, json={"new_end": "2027-03-31"}, headers=bearer(ADMIN_KEY))
+    assert late.status_code == 409
+    assert late.json()["code"] == "renewal.not_later"
+
+
+def test_terminating_through_the_cli_and_the_api_starts_one_run_which_terminates_the_contract(
+    hub: FlowHub, api: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    tag = new_tag()
+    sow = contract(tag)
+    hub.activate(sow, customer(tag))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CONTRACTSYNC_DATABASE__URL", hub.settings.database.url)
+    run = hub.run_id(TERMINATE_CONTRACT, sow.id)
+
+    by_cli = CliRunner().invoke(
+        cli, ["contracts", "terminate", sow.id, "--reason", "customer insolvency", "--json"]
+    )
+    by_api = api.post(
+        f"/api/v1/contracts/{sow.id}:terminate",
+        json={"reason": "customer insolvency"},
+        headers=bearer(ADMIN_KEY),
+    )
+    outcome = hub.result(run, timeout=300)
+
+    assert by_cli.exit_code == 0, by_cli.output
+    assert json.loads(by_cli.stdout)["workflow_id"] == run
+    # the API asked before the run ended the contract (same run), or after (refused)
+    assert (by_api.status_code, by_api.json().get("workflow_id")) in {(202, run), (409, None)}
+    assert outcome["outcome"] == "terminated"
+    assert hub.record("contract", sow.id)["status"] == "terminated"  # type: ignore[index]
+    assert hub.events(sow.id).count("contract.terminated") == 1
+    assert [r.workflow_id for r in hub.engine.list_workflows(prefix=f"{TERMINATE_CONTRACT}:")] == [
+        run
+    ]
+    late = api.post(
+        f"/api/v1/contracts/{sow.id}:terminate", json={"reason": "again"}, headers=bearer(ADMIN_KEY)
+    )
+    assert late.status_code == 409
+    assert late.json()["code"] == "contract.not_active"

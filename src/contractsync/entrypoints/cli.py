@@ -13,6 +13,7 @@ from rich.table import Table
 
 from contractsync.entrypoints.check_cli import check_command
 from contractsync.entrypoints.cli_ops import audit_app, db_app, exceptions_app
+from contractsync.entrypoints.contracts_cli import contracts_app
 from contractsync.entrypoints.demo import default_examples_dir, run_demo
 from contractsync.entrypoints.demo_render import render_report, report_json
 from contractsync.entrypoints.erp_cli import erp_app
@@ -35,6 +36,7 @@ app.add_typer(schema_app, name="schema")
 app.add_typer(erp_app, name="erp")
 app.add_typer(db_app, name="db")
 app.add_typer(exceptions_app, name="exceptions")
+app.add_typer(contracts_app, name="contracts")
 app.add_typer(audit_app, name="audit")
 app.add_typer(replay_app, name="replay")
 app.command("check")(check_command)

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from contractsync.bootstrap import ApiContainer
 from contractsync.entrypoints.api.routes.amendments import amendments_router
 from contractsync.entrypoints.api.routes.billing_schedules import billing_schedules_router
+from contractsync.entrypoints.api.routes.contract_lifecycle import contract_lifecycle_router
 from contractsync.entrypoints.api.routes.contracts import contracts_router
 from contractsync.entrypoints.api.routes.customers import customers_router
 from contractsync.entrypoints.api.routes.events import events_router
@@ -26,6 +27,7 @@ def process_router(container: ApiContainer) -> APIRouter:
     for build in (
         customers_router,
         contracts_router,
+        contract_lifecycle_router,
         lineage_router,
         amendments_router,
         projects_router,
