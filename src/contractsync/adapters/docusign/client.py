@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -71,7 +72,10 @@ def assertion(settings: DocuSignSettings, *, now: float) -> str:
 
 
 class DocuSignClient:
-    """One account's eSignature REST API, authenticated lazily. Not thread-safe.
+    """One account's eSignature REST API, authenticated lazily; shared by concurrent steps.
+
+    Threads may share a client: one of them authenticates while the others wait for the
+    token and account base together.
 
     Args:
         settings: The integration, user and account.
@@ -95,6 +99,9 @@ class DocuSignClient:
         self._http = httpx.Client(timeout=timeout, transport=transport)
         self._token: str | None = None
         self._base: str | None = None
+        # One client serves concurrent workflow steps: a token is published only together
+        # with the account base it belongs to, and only one thread asks for a new one.
+        self._auth_lock = threading.Lock()
         self.remaining: int | None = None
 
     def close(self) -> None:
@@ -128,9 +135,9 @@ class DocuSignClient:
             raise self._refused(response)
         classify_response(response, system=self.system)
         token = TokenResponse.model_validate(response.json()).access_token.get_secret_value()
-        self._token = token
         if self._base is None:
             self._base = self._account_base(token)
+        self._token = token
 
     def _account_base(self, token: str) -> str:
         # userinfo is itself rate-limited: it is read once per client and cached.
@@ -155,7 +162,9 @@ class DocuSignClient:
 
     def _send(self, path: str, **kwargs: Any) -> httpx.Response:
         if self._token is None:
-            self.authenticate()
+            with self._auth_lock:
+                if self._token is None:
+                    self.authenticate()
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
         with map_transport_errors(self.system, is_write=False):
             response = self._http.get(f"{self._base}{path}", headers=headers, **kwargs)
