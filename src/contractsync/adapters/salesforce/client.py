@@ -82,8 +82,9 @@ class SalesforceClient:
             )
         self._classified(response)
         token = TokenResponse.model_validate(response.json())
-        self._token = token.access_token.get_secret_value()
+        # Base first: a concurrent step that sees the token must see its instance too.
         self._base = token.instance_url.rstrip("/")
+        self._token = token.access_token.get_secret_value()
 
     def _send(self, method: str, url: str, *, is_write: bool, **kwargs: Any) -> httpx.Response:
         if self._token is None:
