@@ -1,6 +1,7 @@
 """TrytonFinancialSystem against a real trytond on loopback: idempotent writes, invoices, snapshots."""
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from pydantic import SecretStr
 from contractsync.adapters.tryton.client import TrytonClient
 from contractsync.adapters.tryton.config import TrytonSettings
 from contractsync.adapters.tryton.gateway import TrytonFinancialSystem
+from contractsync.adapters.tryton.mapping import record_key
 from contractsync.adapters.tryton.server import free_port
 from contractsync.domain.contract_line import FixedFee
 from contractsync.domain.milestone import BillingMilestone
@@ -349,3 +351,44 @@ def test_snapshot_of_a_contract_tryton_does_not_hold_is_a_data_error(
     with pytest.raises(DataError) as caught:
         gateway.snapshot(f"K-{tag}")
     assert caught.value.code == "tryton.unknown_project"
+
+
+def test_milestones_of_one_project_invoiced_at_once_each_get_their_own_invoice(
+    gateway: TrytonFinancialSystem, client: TrytonClient, tag: str
+) -> None:
+    # Two workers' billing runs for two milestones of the same project, at the same moment:
+    # Tryton's button bills every finished task, so without care one invoice takes both.
+    pushed(gateway, tag, with_tm=False)
+    amounts = {"M1": E("5000"), "M2": E("15000")}
+
+    def bill(key: str) -> str:
+        return gateway.create_invoice(f"K-{tag}", invoice_key=key, amount=amounts[key]).id
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        invoices = dict(zip(amounts, pool.map(bill, amounts), strict=True))
+
+    assert invoices["M1"] != invoices["M2"]
+    rows = client.read("account.invoice", [int(i) for i in invoices.values()], ["untaxed_amount"])
+    assert sorted(Decimal(str(r["untaxed_amount"])) for r in rows) == [5000, 15000]
+
+
+def test_a_milestone_billed_by_another_workers_press_is_found_not_refused(
+    gateway: TrytonFinancialSystem, client: TrytonClient, tag: str
+) -> None:
+    # Another process marked M2 done and pressed the button after this one looked M1 up:
+    # Tryton billed M1 with it, and refuses a second press (nothing left to invoice).
+    project_id = pushed(gateway, tag, with_tm=False)
+    tasks = client.search_read(
+        "project.work", [("parent", "=", project_id)], ["id", "comment", "name", "list_price"]
+    )
+    client.write("project.work", [t["id"] for t in tasks], {"progress": 1.0})
+    client.execute("project.work", "invoice", [project_id])
+    project = gateway.invoices.projects.find(f"K-{tag}")
+    assert project is not None
+    first = gateway.invoices.projects.child(project.id, record_key("task", "M1"))
+    assert first is not None
+
+    invoice = gateway.invoices._invoice_milestone(project, first, E("5000"))
+
+    (row,) = client.read("account.invoice", [invoice], ["untaxed_amount"])
+    assert Decimal(str(row["untaxed_amount"])) == 20000  # both milestones, billed once

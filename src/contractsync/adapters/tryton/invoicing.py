@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from contractsync.adapters.tryton.client import TrytonClient
@@ -44,6 +45,14 @@ class ContractInvoices:
         self.calls = calls
         self.projects = projects
         self.billing_product = billing_product
+        # Tryton's invoice button bills every finished task of the project: milestones of
+        # one project are invoiced one at a time in this process, so each gets its own.
+        self._project_locks: dict[int, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def _project_lock(self, project: int) -> threading.Lock:
+        with self._locks_guard:
+            return self._project_locks.setdefault(project, threading.Lock())
 
     def _by_reference(self, reference: str) -> int | None:
         domain = [("reference", "=", reference), ("type", "=", "out")]
@@ -136,11 +145,18 @@ class ContractInvoices:
 
         def press_invoice() -> bool:
             # One RPC only: a transient error then means Tryton billed nothing.
-            self.client.execute(_WORK, "invoice", [project.id])
+            try:
+                self.client.execute(_WORK, "invoice", [project.id])
+            except RejectedError:
+                # Another worker pressed the button after this task was done: Tryton
+                # billed it with that milestone and now has nothing left to invoice.
+                if self._invoice_of(task.id) is None:
+                    raise
             return True
 
-        self.calls.write(mark_done, is_done)
-        self.calls.write(press_invoice, is_invoiced)
+        with self._project_lock(project.id):
+            self.calls.write(mark_done, is_done)
+            self.calls.write(press_invoice, is_invoiced)
         invoice = self._invoice_of(task.id)
         if invoice is None:
             raise RejectedError(
