@@ -151,6 +151,14 @@ def test_a_contract_the_clm_holds_is_activated_once_its_docusign_envelope_is_com
     assert [p["code"] for p in hub.tryton_parties(buyer.id)] == [buyer.id]
     assert len(hub.workspaces(sow.id)) == 1
     assert hub.events(sow.id).count("contract.activated") == 1
+    # No deal was won in the CRM for this customer: the activation made its account.
+    accounts = hub.salesforce.dump_state()["records"]["Account"]
+    assert [a["Name"] for a in accounts if a.get("Canonical_Id__c") == buyer.id] == [
+        buyer.legal_name
+    ]
+    with hub.uow() as uow:
+        refs = {str(r) for r in uow.refs.refs_of("customer", buyer.id)}
+    assert any(ref.startswith("salesforce:Account:") for ref in refs)
 
 
 def _seen(hub: FlowHub, contract_id: str) -> bool:

@@ -14,7 +14,9 @@ carries the canonical customer id, store the customer and a *staged* project.
 4. store the contract ACTIVE, its project, schedules and refs, with ``contract.approved``,
    ``contract.activated`` and ``project.activated``;
 5. PSA: project and milestones; its ref stored;
-6. wake the amendment of the next version if it already waits (ADR 0006).
+6. CRM: the customer's account (keyed by the canonical id; also for a contract signed
+   without a deal there); its ref stored;
+7. wake the amendment of the next version if it already waits (ADR 0006).
 
 A failing ERP or PSA section raises an item and waits (``flow_context.until_settled``).
 """
@@ -197,6 +199,16 @@ def link_psa_project(project_id: str, ref: ExternalRef) -> None:
         uow.commit()
 
 
+@hub_step("hub.link_crm_account")
+def link_crm_account(customer_id: str, ref: ExternalRef) -> None:
+    """Remember the CRM account of the hub customer."""
+    with flow_context().uow_factory() as uow:
+        contract_flow.link_refs(
+            uow, [ref], record_kind=contract_flow.CUSTOMER, record_id=customer_id
+        )
+        uow.commit()
+
+
 def _push_erp(activation: Activation) -> tuple[ExternalRef, ExternalRef, ExternalRef]:
     party = erp_customer(activation.customer, activation.legal_entity)
     project = erp_project(activation)
@@ -239,6 +251,12 @@ def activate_contract(sourced: SourcedContract, clm_ref: ExternalRef | None) -> 
     )
     if psa_ref is not None:
         link_psa_project(activation.project.id, psa_ref)
+    # A contract signed without a deal in the CRM still makes its customer known there.
+    crm_ref = until_settled(
+        lambda: upsert_account(activation.customer), contract_id=contract_id, topic=topic
+    )
+    if crm_ref is not None:
+        link_crm_account(activation.customer.id, crm_ref)
     notify_next_version(contract_id, version)
     return {
         "outcome": "activated",
@@ -247,6 +265,7 @@ def activate_contract(sourced: SourcedContract, clm_ref: ExternalRef | None) -> 
         "waived": waived,
         "erp": [str(r) for r in erp_refs],
         "psa": str(psa_ref) if psa_ref else None,
+        "crm": str(crm_ref) if crm_ref else None,
     }
 
 
