@@ -17,8 +17,8 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 runner = CliRunner()
 
 
-def test_demo_prints_every_contract_id_and_the_summary() -> None:
-    result = runner.invoke(app, ["demo", "--examples", str(EXAMPLES / "contracts")])
+def test_samples_prints_every_contract_id_and_the_summary() -> None:
+    result = runner.invoke(app, ["samples", "--examples", str(EXAMPLES / "contracts")])
     assert result.exit_code == 0, result.output
     cases = load_samples(EXAMPLES).cases
     for case in cases:
@@ -30,8 +30,8 @@ def test_demo_prints_every_contract_id_and_the_summary() -> None:
     assert "never-auto-apply-invoiced" in result.stdout
 
 
-def test_demo_json_parses_and_carries_the_same_facts_as_the_samples() -> None:
-    result = runner.invoke(app, ["demo", "--json", "--examples", str(EXAMPLES)])
+def test_samples_json_parses_and_carries_the_same_facts_as_the_samples() -> None:
+    result = runner.invoke(app, ["samples", "--json", "--examples", str(EXAMPLES)])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     cases = {case.contract.id: case for case in load_samples(EXAMPLES).cases}
@@ -49,29 +49,29 @@ def test_demo_json_parses_and_carries_the_same_facts_as_the_samples() -> None:
     assert report["policy"]["version"]
 
 
-def test_demo_json_writes_amounts_as_strings_never_as_numbers() -> None:
-    result = runner.invoke(app, ["demo", "--json", "--examples", str(EXAMPLES)])
+def test_samples_json_writes_amounts_as_strings_never_as_numbers() -> None:
+    result = runner.invoke(app, ["samples", "--json", "--examples", str(EXAMPLES)])
     first = json.loads(result.stdout)["contracts"][0]
     assert isinstance(first["billing"]["total"], str)
     assert all(isinstance(e["amount"]["amount"], str) for e in first["billing"]["entries"])
     assert isinstance(first["amendments"][0]["plan"]["impact"]["delta"]["amount"], str)
 
 
-def test_demo_without_samples_fails_and_says_what_to_do_next(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--examples", str(tmp_path / "missing")])
+def test_samples_without_samples_fails_and_says_what_to_do_next(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["samples", "--examples", str(tmp_path / "missing")])
     assert result.exit_code == 1
     assert "samples.invalid" in result.stderr
     assert "next:" in result.stderr
 
 
-def test_demo_fails_when_the_core_disagrees_with_a_sample_expectation(tmp_path: Path) -> None:
+def test_samples_fails_when_the_core_disagrees_with_a_sample_expectation(tmp_path: Path) -> None:
     examples = shutil.copytree(EXAMPLES, tmp_path / "examples")
     target = examples / "contracts" / "03-rijnmond-advisory-retainer.yaml"
     target.write_text(
         target.read_text(encoding="utf-8").replace('value: "150000.00"', 'value: "150000.01"'),
         encoding="utf-8",
     )
-    result = runner.invoke(app, ["demo", "--examples", str(examples)])
+    result = runner.invoke(app, ["samples", "--examples", str(examples)])
     assert result.exit_code == 1
     assert "03-rijnmond-advisory-retainer: value 150000.00, expected 150000.01" in result.stderr
 

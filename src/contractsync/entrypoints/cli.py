@@ -1,4 +1,4 @@
-"""The ``contractsync`` command line: the demo and the canonical JSON Schema export."""
+"""The ``contractsync`` command line: every command, each from its own module; the sample run and schema export."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from contractsync.entrypoints.replay_cli import replay_app
 from contractsync.entrypoints.schema_export import export_schemas
 from contractsync.entrypoints.serve import serve_command
 from contractsync.entrypoints.sim_cli import sim_command
+from contractsync.entrypoints.story.command import demo_command
 from contractsync.entrypoints.worker import worker_command
 from contractsync.errors import ContractSyncError
 
@@ -44,6 +45,7 @@ app.command("serve")(serve_command)
 app.command("sim")(sim_command)
 app.command("worker")(worker_command)
 app.command("reconcile")(reconcile_command)
+app.command("demo")(demo_command)
 
 
 def _fail(error: ContractSyncError) -> typer.Exit:
@@ -58,8 +60,8 @@ def _fail(error: ContractSyncError) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-@app.command()
-def demo(
+@app.command("samples")
+def samples(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON document instead of tables.")
     ] = False,
@@ -72,7 +74,7 @@ def demo(
         ),
     ] = None,
 ) -> None:
-    """Put every sample contract through the core: validate, schedule, plan, decide."""
+    """Put every sample contract through the core alone: validate, schedule, plan, decide."""
     try:
         report = run_demo(examples or default_examples_dir())
     except ContractSyncError as error:

@@ -8,6 +8,7 @@ Scenarios (``POST /_sim/scenarios/{name}``):
 - ``approve_workflow``: approve the pending roles in order (all, or those named); each emits
   ``workflow_approval_status_changed`` with ``status: approved``.
 - ``complete_workflow``: sign and archive an approved workflow; emits ``workflow_completed``.
+- ``cancel_workflow``: the deal is off; the workflow is cancelled, ``workflow_cancelled``.
 - ``amend_workflow``: a new contract version in the same workflow: new attributes, approvals
   back to pending, ``workflow_updated``, then (unless ``approve`` is false) every approval.
 - ``edit_workflow``: change or remove attributes by hand; emits ``workflow_attribute_updated``.
@@ -166,6 +167,14 @@ def _complete(sim: IroncladSimulator, body: WorkflowBody) -> dict[str, Any]:
     return {"id": workflow.id, "status": workflow.status}
 
 
+def _cancel(sim: IroncladSimulator, body: WorkflowBody) -> dict[str, Any]:
+    with sim.company.lock:
+        workflow = sim.company.workflow(body.workflow_id)
+        workflow.status = "cancelled"
+    sim.emit("workflow_cancelled", workflow)
+    return {"id": workflow.id, "status": workflow.status}
+
+
 def _amend(sim: IroncladSimulator, body: AmendBody) -> dict[str, Any]:
     contract, customer = _canonical(body.customer, body.contract)
     attributes = attributes_of(contract, customer)
@@ -216,6 +225,12 @@ def ironclad_scenarios(sim: IroncladSimulator) -> tuple[Scenario, ...]:
             "Sign and archive an approved workflow.",
             WorkflowBody,
             _guarded(sim, _complete),
+        ),
+        Scenario(
+            "cancel_workflow",
+            "Cancel a workflow (the deal is off; emits workflow_cancelled).",
+            WorkflowBody,
+            _guarded(sim, _cancel),
         ),
         Scenario(
             "amend_workflow",

@@ -88,6 +88,9 @@ def _config(sim: Simulator, host: str, port: int, tls: Certificate | None) -> uv
         port=port,
         log_level="warning",
         lifespan="off",
+        # Vendors' load balancers keep idle connections a minute or more; uvicorn's 5 s
+        # default would race clients reusing a connection the server is just closing.
+        timeout_keep_alive=75,
         ssl_certfile=str(tls.certfile) if tls else None,
         ssl_keyfile=str(tls.keyfile) if tls else None,
     )
