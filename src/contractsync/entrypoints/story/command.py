@@ -58,7 +58,7 @@ def demo_command(
     """
     err = Console(stderr=True)
     try:
-        _fresh(workdir)
+        prepare_workdir(workdir)
     except ContractSyncError as error:
         err.print(
             f"[bold red]error[/] {escape(error.message)}\n[bold]next:[/] {escape(error.remediation)}"
@@ -197,7 +197,7 @@ def _finish(stack: DemoStack, keep_running: bool, err: Console) -> None:
     stack.stop()
 
 
-def _fresh(workdir: Path) -> None:
+def prepare_workdir(workdir: Path) -> None:
     """Empty ``workdir`` for a new run, but only if it is a demo's own folder (or new)."""
     marker = workdir / MARKER
     if workdir.exists() and any(workdir.iterdir()) and not marker.exists():
@@ -224,4 +224,4 @@ def _log_to(path: Path) -> None:
     engine.propagate = False
 
 
-__all__ = ["DEFAULT_WORKDIR", "demo_command", "render"]
+__all__ = ["DEFAULT_WORKDIR", "MARKER", "demo_command", "prepare_workdir", "render"]
