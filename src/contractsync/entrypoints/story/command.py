@@ -12,6 +12,7 @@ import logging
 import shutil
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -65,27 +66,11 @@ def demo_command(
         )
         raise typer.Exit(code=1) from error
     _log_to(workdir / "hub.log")
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
     stack: DemoStack | None = None
     try:
-        with Progress(*columns, console=err, transient=True) as progress:
-            task = progress.add_task("starting", total=100)
-
-            def started(what: str, done: float) -> None:
-                progress.update(task, description=what, completed=round(100 * done))
-
-            stack = DemoStack(workdir, api_port=port, on_progress=started).start()
-            acts = progress.add_task("the story", total=len(Story.ACTS) + 2)
-
-            def act(name: str) -> None:
-                progress.update(acts, description=name, advance=1)
-
-            outcome = play_demo(stack, cast(), on_act=act)
+        with _Steps(err) as steps:
+            stack = DemoStack(workdir, api_port=port, on_progress=steps.starting).start()
+            outcome = play_demo(stack, cast(), on_act=steps.act)
     except ContractSyncError as error:
         if stack is not None:
             stack.stop()
@@ -197,6 +182,51 @@ def _finish(stack: DemoStack, keep_running: bool, err: Console) -> None:
     stack.stop()
 
 
+class _Steps:
+    """Progress on stderr: bars on a terminal, one timestamped line per step elsewhere (CI logs)."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._started = time.monotonic()
+        self._last = ""
+        self._progress: Progress | None = None
+        if console.is_terminal:
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+            self._progress = Progress(
+                *columns, TimeElapsedColumn(), console=console, transient=True
+            )
+            self._start = self._progress.add_task("starting", total=100)
+            self._acts = self._progress.add_task("the story", total=len(Story.ACTS) + 2)
+
+    def __enter__(self) -> _Steps:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def starting(self, what: str, done: float) -> None:
+        """Start-up: ``what`` is starting, ``done`` of it is done."""
+        if self._progress is not None:
+            self._progress.update(self._start, description=what, completed=round(100 * done))
+        elif what != self._last:
+            self._line(f"{what} ({done:.0%})")
+        self._last = what
+
+    def act(self, name: str) -> None:
+        """The story: act ``name`` begins."""
+        if self._progress is not None:
+            self._progress.update(self._acts, description=name, advance=1)
+        else:
+            self._line(name)
+
+    def _line(self, text: str) -> None:
+        elapsed = time.monotonic() - self._started
+        self._console.print(f"[{elapsed:6.1f} s] {escape(text)}", highlight=False)
+
+
 def prepare_workdir(workdir: Path) -> None:
     """Empty ``workdir`` for a new run, but only if it is a demo's own folder (or new)."""
     marker = workdir / MARKER
@@ -219,6 +249,7 @@ def _log_to(path: Path) -> None:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     # The engine adds its own console handler unless its logger already has one.
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     engine = logging.getLogger("dbos")
     engine.addHandler(handler)
     engine.propagate = False
