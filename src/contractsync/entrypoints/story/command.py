@@ -135,23 +135,21 @@ def render(outcome: DemoOutcome, figures: dict[str, Any], console: Console) -> N
     table.add_row("time", f"{figures['story_seconds']} s for the story")
     console.print(table)
     if drift:
-        found = Table(title="Drift reconciliation found (the hand edit in Tryton)")
-        for column in (
-            "contract",
-            "kind",
-            "field",
-            "contract says",
-            "ERP holds",
-            "at risk",
-            "action",
-        ):
-            found.add_column(column)
+        found = Table(title="Drift reconciliation found (expected: the hand edit in Tryton)")
+        found.add_column("contract", no_wrap=True)
+        found.add_column("drift", overflow="fold")
+        found.add_column("contract says → system holds", overflow="fold")
+        found.add_column("at risk", justify="right", no_wrap=True)
+        found.add_column("action", overflow="fold")
         for line in drift:
             action = line["outcome"] + (f" ({line['owner']})" if line["owner"] else "")
             found.add_row(
-                line["contract_id"], line["kind"], line["field"], line["expected"], line["actual"],
-                line["money_at_risk"] or "", action,
-            )  # fmt: skip
+                line["contract_id"],
+                f"{line['kind']} {line['field']}",
+                f"{line['expected']} → {line['actual']}",
+                line["money_at_risk"] or "",
+                action,
+            )
         console.print(found)
     for mismatch in outcome.mismatches:
         console.print(f"[red]difference:[/] {escape(mismatch)}", highlight=False)
