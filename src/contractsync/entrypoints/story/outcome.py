@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -17,7 +17,7 @@ from contractsync.bootstrap import build_reconciliation
 from contractsync.domain.drift import ReconciliationReport
 from contractsync.entrypoints.story.cast import Deal
 from contractsync.entrypoints.story.census import Census, mismatches, take_census
-from contractsync.entrypoints.story.script import Story, StoryLog
+from contractsync.entrypoints.story.script import FAULTS, Story, StoryLog
 from contractsync.entrypoints.story.stack import DemoStack
 
 Tick = Callable[[str], None]
@@ -43,7 +43,11 @@ class DemoOutcome:
 
 
 def play_demo(
-    stack: DemoStack, deals: Sequence[Deal], *, on_act: Tick | None = None
+    stack: DemoStack,
+    deals: Sequence[Deal],
+    *,
+    on_act: Tick | None = None,
+    faults: Mapping[str, dict[str, Any]] = FAULTS,
 ) -> DemoOutcome:
     """Play ``deals`` on the started ``stack``, then read every system and reconcile.
 
@@ -53,7 +57,7 @@ def play_demo(
     """
     tick = on_act or (lambda _what: None)
     started = time.monotonic()
-    story = Story(stack, deals, on_act=tick)
+    story = Story(stack, deals, on_act=tick, faults=faults)
     try:
         log = story.play()
         tick("reading every system back")

@@ -10,7 +10,7 @@ find exactly the one hand edit finance made in the ERP.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -87,6 +87,7 @@ class Story:
         deals: The cast (``cast.cast()``).
         on_act: Told each act's name as it starts.
         timeout: Longest wait for the hub to finish one act.
+        faults: The fault plan per vendor while the story plays (``{}``: none).
     """
 
     def __init__(
@@ -96,6 +97,7 @@ class Story:
         *,
         on_act: Step | None = None,
         timeout: float = 240.0,
+        faults: Mapping[str, dict[str, Any]] = FAULTS,
     ) -> None:
         assert stack.sims is not None
         assert stack.keys is not None
@@ -108,6 +110,7 @@ class Story:
         self.hub = HubStore(stack)
         self.log = StoryLog()
         self._on_act = on_act or (lambda _name: None)
+        self._faults = dict(faults)
         self._timeout = timeout
 
     ACTS = (
@@ -141,7 +144,7 @@ class Story:
             self.settle,
         )
         try:
-            for vendor, plan in FAULTS.items():
+            for vendor, plan in self._faults.items():
                 self.vendors.faults(vendor, plan)
             for name, act in zip(self.ACTS, acts, strict=True):
                 self._on_act(name)
