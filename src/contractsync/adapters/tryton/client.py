@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -83,6 +84,9 @@ class TrytonClient:
         self._auth: str | None = None
         self._user_id: int | None = None
         self._context: dict[str, Any] = {}
+        # Concurrent steps share one client: a session is published only with its context
+        # (a call without the company would see no projects), and one thread logs in.
+        self._login_lock = threading.Lock()
 
     def __enter__(self) -> Self:
         return self
@@ -101,9 +105,12 @@ class TrytonClient:
 
     # -- transport ---------------------------------------------------------------------
 
-    def _post(self, path: str, method: str, params: list[Any], *, write: bool) -> Any:
+    def _post(
+        self, path: str, method: str, params: list[Any], *, write: bool, auth: str | None = None
+    ) -> Any:
         self._request_id += 1
-        headers = {"Authorization": self._auth} if self._auth else {}
+        session = auth or self._auth
+        headers = {"Authorization": session} if session else {}
         body = request_body(self._request_id, method, params)
         try:
             response = self._http.post(path, content=body, headers=headers)
@@ -133,19 +140,28 @@ class TrytonClient:
         A 401 on an existing session means it expired: the client logs in again and
         repeats the call once (Tryton refused it before running it, so this is safe).
         """
-        if self._auth is None:
-            self.login()
+        self._ensure_session()
         path = f"/{self.settings.database}/rpc/"
         write = is_write_method(method)
+        expired = self._auth
         try:
             return self._post(path, method, list(params), write=write)
         except ConfigError as exc:
             if exc.code != "tryton.bad_credentials":
                 raise
-            self.login()
+            with self._login_lock:
+                if self._auth == expired:  # else another thread has logged in anew already
+                    self.login()
             return self._post(path, method, list(params), write=write)
 
     # -- session -----------------------------------------------------------------------
+
+    def _ensure_session(self) -> None:
+        """Log in unless a session (with its context) is published; one thread at a time."""
+        if self._auth is None:
+            with self._login_lock:
+                if self._auth is None:
+                    self.login()
 
     def login(self) -> int:
         """Open a session and load the user's context; return the Tryton user id.
@@ -155,20 +171,16 @@ class TrytonClient:
                 is not allowed to work in.
         """
         s = self.settings
-        self._auth = None
         path = f"/{s.database}/rpc/"
         password = {"password": s.password.get_secret_value()}
         result = self._post(path, "common.db.login", [s.user, password, s.language], write=False)
         user_id, session = int(result[0]), str(result[1])
         token = base64.b64encode(f"{s.user}:{user_id}:{session}".encode()).decode()
-        self._auth = f"Session {token}"
-        try:
-            prefs = self._post(path, "model.res.user.get_preferences", [True, {}], write=False)
-        except BaseException:
-            # A session without the user's context would call without a company: log in anew.
-            self._auth = None
-            raise
-        self._user_id = user_id
+        auth = f"Session {token}"
+        # The session is used for the preferences only; it is published below with them.
+        prefs = self._post(
+            path, "model.res.user.get_preferences", [True, {}], write=False, auth=auth
+        )
         context = {k: v for k, v in prefs.items() if k in {"language", "company", "companies"}}
         if s.company_id is not None:
             if s.company_id not in (prefs.get("companies") or []):
@@ -179,14 +191,15 @@ class TrytonClient:
                     detail={"companies": prefs.get("companies")},
                 )
             context["company"] = s.company_id
+        self._user_id = user_id
         self._context = context
+        self._auth = auth
         return user_id
 
     @property
     def user_id(self) -> int:
         """The logged-in Tryton user id (logs in when needed)."""
-        if self._user_id is None:
-            self.login()
+        self._ensure_session()
         assert self._user_id is not None  # login sets it or raises
         return self._user_id
 
@@ -197,8 +210,7 @@ class TrytonClient:
         Raises:
             ConfigError: if the user has no company and none is configured.
         """
-        if self._auth is None:
-            self.login()
+        self._ensure_session()
         company = self._context.get("company")
         if not company:
             raise ConfigError(
@@ -210,7 +222,8 @@ class TrytonClient:
 
     def refresh_context(self) -> None:
         """Reload the user's preferences (after the user's companies changed)."""
-        self.login()
+        with self._login_lock:
+            self.login()
 
     # -- model calls -------------------------------------------------------------------
 
@@ -218,8 +231,7 @@ class TrytonClient:
         self, model: str, method: str, *args: Any, context: Mapping[str, Any] | None = None
     ) -> Any:
         """Call ``model.<model>.<method>`` with the session context (last parameter)."""
-        if self._auth is None:
-            self.login()
+        self._ensure_session()
         ctx = {**self._context, **(context or {})}
         return self.call(f"model.{model}.{method}", *args, ctx)
 
