@@ -15,14 +15,22 @@ from contractsync.bootstrap import Reconciliation, build_reconciliation
 from contractsync.config import load_settings
 from contractsync.domain.amending import apply_changes
 from contractsync.domain.amendment import MilestoneReprice
+from contractsync.domain.contract import ContractStatus
 from contractsync.domain.ownership import DEFAULT_OWNERSHIP
 from contractsync.entrypoints.cli import app
 from contractsync.entrypoints.reconcile_cli import run_reconciliation
 from contractsync.errors import ConfigError
 from contractsync.policies import load_default_reconciliation_policy
+from contractsync.ports.systems import SourcedContract
 from contractsync.services.reconciliation_run import ABSENT_CODES
 from tests.amendment_strategies import usd
-from tests.unit.test_reconciliation_run import US01, Hub
+from tests.unit.test_reconciliation_run import (
+    US01,
+    Hub,
+    activate_in_hub,
+    reject_in_hub,
+    version_of,
+)
 
 runner = CliRunner()
 
@@ -105,6 +113,31 @@ def test_json_carries_the_summary_the_lines_and_what_was_not_compared() -> None:
         ("psa", "healed"),
     ]
     assert document["not_compared"] == ["CRM not compared: example"]
+
+
+def test_a_clm_version_rejected_in_the_hub_is_a_note_in_the_table_and_the_json() -> None:
+    hub = Hub("C-1")
+    stored = activate_in_hub(hub, "C-1")
+    approved = stored.model_copy(update={"status": ContractStatus.APPROVED})
+    amended = version_of(
+        approved, 2, MilestoneReprice(line_id="L1", milestone_id="M2", amount=usd(45000))
+    )
+    customer = hub.clm.contracts["wf-C-1"].customer
+    hub.clm.add(SourcedContract(contract=amended, customer=customer))
+    reject_in_hub(hub, stored, amended, "not agreed")
+    note = (
+        "C-1: CLM v2 was rejected by finance on 2026-01-05 (not agreed); compared against "
+        "the hub's v1"
+    )
+
+    code, text = run(hub)
+    json_code, document = run(hub, as_json=True)
+
+    assert (code, json_code) == (0, 0)
+    assert f"note: {note}" in text
+    assert "No drift" in text
+    assert json.loads(document)["notes"] == [note]
+    assert json.loads(document)["contracts"][0]["notes"] == [note]
 
 
 def test_without_healing_the_run_writes_nothing_and_exits_one() -> None:

@@ -9,18 +9,22 @@ from typing import Any
 import pytest
 
 from contractsync.domain.amending import apply_changes
-from contractsync.domain.amendment import MilestoneReprice, MilestoneReschedule
+from contractsync.domain.amendment import MilestoneAdd, MilestoneReprice, MilestoneReschedule
 from contractsync.domain.contract import Contract, ContractStatus
 from contractsync.domain.customer import Customer, LegalEntity
 from contractsync.domain.drift import DriftKind, DriftOutcome, ReconciliationReport
 from contractsync.domain.events import EventType
 from contractsync.domain.exception_item import ExceptionItem, ExceptionStatus
+from contractsync.domain.milestone import BillingMilestone
 from contractsync.domain.ownership import SystemRole
-from contractsync.domain.project import Project
+from contractsync.domain.project import Project, ProjectStatus
 from contractsync.domain.roles import OwnerRole
 from contractsync.errors import DataError, TransientError
-from contractsync.policies import load_default_reconciliation_policy
+from contractsync.policies import load_default_policy, load_default_reconciliation_policy
 from contractsync.ports.systems import SourcedContract
+from contractsync.services.amendment_flow import plan_and_decide, record_rejected
+from contractsync.services.contract_flow import CONTRACT, PROJECT, store_record
+from contractsync.services.lifecycle_flow import plan_termination, record_termination
 from contractsync.services.reconciliation_run import reconcile
 from contractsync.testing.fake_storage import InMemoryStore
 from contractsync.testing.fake_systems import (
@@ -334,3 +338,187 @@ def test_a_terminated_contract_with_its_projects_closed_stays_closed_through_a_h
     for system in (hub.erp, hub.psa):
         with pytest.raises(DataError):
             system.close_project(unknown)
+
+
+# -- which CLM version is compared: change orders, versions rejected in the hub, terminations --
+
+
+def version_of(base: Contract, version: int, *changes: Any) -> Contract:
+    """``base`` with ``changes`` applied, as CLM version ``version``."""
+    return apply_changes(base, changes).model_copy(update={"version": version})
+
+
+def activate_in_hub(hub: Hub, contract_id: str) -> Contract:
+    """What activation stores: the CLM's version 1 active, and its project active."""
+    stored = hub.clm.contracts[f"wf-{contract_id}"].contract.model_copy(
+        update={"status": ContractStatus.ACTIVE}
+    )
+    project = Project(
+        id=contract_id,
+        contract_id=contract_id,
+        customer_id=stored.customer_id,
+        name="Delivery",
+        status=ProjectStatus.ACTIVE,
+    )
+    with hub.uow() as uow:
+        store_record(uow, CONTRACT, contract_id, stored.model_dump(mode="json"), cause="test")
+        store_record(uow, PROJECT, contract_id, project.model_dump(mode="json"), cause="test")
+        uow.commit()
+    return stored
+
+
+def reject_in_hub(hub: Hub, stored: Contract, amended: Contract, reason: str) -> None:
+    """What the amendment flow records when the owner of a routed amendment rejects it."""
+    decided = plan_and_decide(
+        stored, amended, erp=hub.erp.snapshot(stored.id), policy=load_default_policy()
+    )
+    assert decided.decision.owner is OwnerRole.FINANCE
+    with hub.uow() as uow:
+        record_rejected(uow, hub.clock, decided, reason=reason)
+        uow.commit()
+
+
+M3 = BillingMilestone(id="M3", name="Handover", amount=usd(1000), due_date=date(2026, 9, 30))
+
+
+def test_a_contract_held_by_several_clm_workflows_is_compared_once_at_its_latest_version() -> None:
+    hub = Hub("C-1")
+    customer = hub.clm.contracts["wf-C-1"].customer
+    v1 = hub.clm.contracts["wf-C-1"].contract
+    v2 = version_of(v1, 2, MilestoneReprice(line_id="L1", milestone_id="M2", amount=usd(21000)))
+    v3 = version_of(v2, 3, MilestoneAdd(line_id="L1", milestone=M3))
+    in_review = version_of(v3, 4, REPRICE).model_copy(update={"status": ContractStatus.IN_REVIEW})
+    # Change orders are workflows of their own: v3 approved first, v2 listed last, and a
+    # v4 still in review in the CLM.
+    for workflow, version in (("wf-C-1-co-a", v3), ("wf-C-1-co-b", in_review), ("wf-C-1-co-c", v2)):
+        hub.clm.add(SourcedContract(contract=version, customer=customer), workflow_id=workflow)
+    project = Project(id="C-1", contract_id="C-1", customer_id=v1.customer_id, name="Delivery")
+    hub.erp.upsert_project(project, v3)  # the hub applied v2, then v3
+    hub.psa.upsert_project(project, v3)
+
+    progress: list[tuple[int, int, str]] = []
+    report = hub.reconcile(on_progress=lambda *step: progress.append(step))
+
+    assert report.is_clean, report.lines
+    assert [c.contract_id for c in report.contracts] == ["C-1"]
+    assert progress == [(1, 1, "C-1")]
+    only = hub.reconcile(contract_ids=["C-1"])
+    assert (only.is_clean, [c.contract_id for c in only.contracts]) == (True, ["C-1"])
+
+
+def test_of_several_clm_workflows_the_latest_version_is_compared_even_when_it_drifted() -> None:
+    hub = Hub("C-1")
+    customer = hub.clm.contracts["wf-C-1"].customer
+    v1 = hub.clm.contracts["wf-C-1"].contract
+    v2 = version_of(v1, 2, MilestoneReprice(line_id="L1", milestone_id="M2", amount=usd(21000)))
+    hub.clm.add(SourcedContract(contract=v2, customer=customer), workflow_id="wf-C-1-co")
+
+    report = hub.reconcile()  # the ERP still holds v1: the amendment flow has work to do
+
+    assert {(line.item.contract_id, line.item.field) for line in report.lines} == {
+        ("C-1", "lines.L1.milestones.M2.amount")
+    }
+    (line,) = report.lines
+    assert "holds version 1 and the CLM version 2" in (line.item.unhealable_reason or "")
+
+
+def test_a_clm_version_finance_rejected_in_the_hub_is_a_note_not_drift() -> None:
+    hub = Hub("C-1", "C-2")
+    stored = activate_in_hub(hub, "C-1")
+    customer = hub.clm.contracts["wf-C-1"].customer
+    v2 = version_of(
+        stored.model_copy(update={"status": ContractStatus.APPROVED}),
+        2,
+        MilestoneReprice(line_id="L1", milestone_id="M2", amount=usd(45000)),
+    )
+    hub.clm.add(SourcedContract(contract=v2, customer=customer))  # amended in its own workflow
+    waiting = hub.reconcile()  # finance has not decided yet: the ERP is behind the CLM
+    assert [(line.item.contract_id, line.outcome) for line in waiting.lines] == [
+        ("C-1", DriftOutcome.EXCEPTION)
+    ]
+
+    reject_in_hub(hub, stored, v2, "the customer never agreed to this price")
+    report = hub.reconcile()
+
+    assert report.is_clean, report.lines
+    assert report.notes == [
+        "C-1: CLM v2 was rejected by finance on 2026-01-05 (the customer never agreed to "
+        "this price); compared against the hub's v1"
+    ]
+    assert [c.notes for c in report.contracts] == [tuple(report.notes), ()]
+    assert [item.status for item in hub.exceptions()] == [ExceptionStatus.RESOLVED]
+    assert hub.reconcile().notes == report.notes  # every run says so; none raises anything
+    assert len(hub.exceptions()) == 1
+
+
+def test_a_later_clm_version_than_the_rejected_one_is_compared_normally() -> None:
+    hub = Hub("C-1")
+    stored = activate_in_hub(hub, "C-1")
+    customer = hub.clm.contracts["wf-C-1"].customer
+    approved = stored.model_copy(update={"status": ContractStatus.APPROVED})
+    v2 = version_of(
+        approved, 2, MilestoneReprice(line_id="L1", milestone_id="M2", amount=usd(45000))
+    )
+    v3 = version_of(approved, 3, MilestoneAdd(line_id="L1", milestone=M3))
+    hub.clm.add(SourcedContract(contract=v2, customer=customer), workflow_id="wf-C-1-co-a")
+    reject_in_hub(hub, stored, v2, "too expensive")
+    hub.clm.add(SourcedContract(contract=v3, customer=customer), workflow_id="wf-C-1-co-b")
+
+    report = hub.reconcile()  # v3 waits for v2 in the hub (ADR 0006): the ERP is behind v3
+
+    assert {(line.item.role, line.item.field) for line in report.lines} == {
+        (SystemRole.ERP, "lines.L1.milestones.M3"),
+        (SystemRole.PSA, "lines.L1.milestones.M3"),
+    }
+    assert report.notes == []  # v2 is below the version compared: nothing to explain
+
+    # The admin let v3 go on top of v1 (the ordering item): the hub, ERP and PSA hold v3.
+    project = Project(id="C-1", contract_id="C-1", customer_id=v3.customer_id, name="Delivery")
+    hub.erp.upsert_project(project, v3)
+    hub.psa.upsert_project(project, v3)
+    with hub.uow() as uow:
+        active = v3.model_copy(update={"status": ContractStatus.ACTIVE})
+        store_record(uow, CONTRACT, "C-1", active.model_dump(mode="json"), cause="test")
+        uow.commit()
+    assert hub.reconcile().is_clean
+
+
+def test_a_rejected_change_order_falls_back_to_the_clm_version_below_it() -> None:
+    hub = Hub("C-1")
+    stored = activate_in_hub(hub, "C-1")
+    customer = hub.clm.contracts["wf-C-1"].customer
+    approved = stored.model_copy(update={"status": ContractStatus.APPROVED})
+    v2 = version_of(
+        approved, 2, MilestoneReprice(line_id="L1", milestone_id="M2", amount=usd(45000))
+    )
+    hub.clm.add(SourcedContract(contract=v2, customer=customer), workflow_id="wf-C-1-co")
+    reject_in_hub(hub, stored, v2, "too expensive")
+
+    report = hub.reconcile()
+
+    assert report.is_clean, report.lines
+    assert report.notes == [
+        "C-1: CLM v2 was rejected by finance on 2026-01-05 (too expensive); compared against v1"
+    ]
+
+
+def test_a_terminated_contract_the_clm_no_longer_lists_leaves_no_orphans() -> None:
+    hub = Hub("C-1", "C-2")
+    activate_in_hub(hub, "C-2")
+    with hub.uow() as uow:
+        termination = plan_termination(uow, "C-2")
+        assert termination is not None
+        record_termination(uow, hub.clock, termination, reason="deal off", cause="test")
+        uow.commit()
+    assert termination.project is not None
+    hub.erp.close_project(termination.project)
+    hub.psa.close_project(termination.project)
+    del hub.clm.contracts["wf-C-2"]  # a cancelled workflow is not listed by default
+    stray = contract("C-9")
+    hub.erp.held["C-9"] = stray  # the ERP holds a contract neither the CLM nor the hub knows
+
+    report = hub.reconcile()
+
+    assert [(line.item.kind, line.item.contract_id) for line in report.lines] == [
+        (DriftKind.ORPHAN_RECORD, "C-9")
+    ]

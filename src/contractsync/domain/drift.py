@@ -133,11 +133,16 @@ class SystemFailure(ValueObject):
 
 
 class ContractReconciliation(ValueObject):
-    """Everything one run found for one contract."""
+    """Everything one run found for one contract.
+
+    ``notes`` say what the run compared against when it is not simply the CLM's latest
+    version (a version the hub's owner rejected); a note is never drift.
+    """
 
     contract_id: str
     lines: tuple[ReportLine, ...] = ()
     failures: tuple[SystemFailure, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 class ReconciliationReport(ValueObject):
@@ -158,6 +163,11 @@ class ReconciliationReport(ValueObject):
     def lines(self) -> list[ReportLine]:
         """Every report line of every contract, in run order."""
         return [line for contract in self.contracts for line in contract.lines]
+
+    @property
+    def notes(self) -> list[str]:
+        """Every contract's notes, in run order (they never make a report unclean)."""
+        return [note for contract in self.contracts for note in contract.notes]
 
     @property
     def all_failures(self) -> list[SystemFailure]:

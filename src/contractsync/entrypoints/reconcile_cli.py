@@ -178,7 +178,7 @@ def _render_summary(report: ReconciliationReport, notes: Sequence[str], console:
     if summary["counts_by_kind"]:
         kinds = ", ".join(f"{kind} {count}" for kind, count in summary["counts_by_kind"].items())
         console.print(f"By kind: {kinds}", highlight=False)
-    for note in notes:
+    for note in [*report.notes, *notes]:
         console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
     verdict = "[green]clean[/]" if report.is_clean else "[red]drift left: exit 1[/]"
     console.print(verdict)
@@ -208,10 +208,15 @@ def summary_of(report: ReconciliationReport) -> dict[str, Any]:
 
 
 def report_json(report: ReconciliationReport, notes: Sequence[str]) -> dict[str, Any]:
-    """The report as one JSON document: summary, per-contract lines, failures, notes."""
+    """The report as one JSON document: summary, per-contract lines, failures, notes.
+
+    ``notes`` are the run's (a CLM version the hub rejected, and what was compared
+    instead; also under each contract), ``not_compared`` what the settings leave out.
+    """
     return {
         "summary": summary_of(report),
         **report.model_dump(mode="json"),
+        "notes": report.notes,
         "not_compared": list(notes),
     }
 

@@ -131,7 +131,12 @@ class ContractSource(Protocol):
         ...
 
     def list_contracts(self, *, cursor: str | None, limit: int) -> Page[ExternalRef]:
-        """Every contract the source holds, for reconciliation; pages until exhausted."""
+        """Every contract the source holds, for reconciliation; pages until exhausted.
+
+        One ref per record the source keeps (an Ironclad workflow): a contract amended by
+        change orders is listed once per change order, each at its own version, so callers
+        group the fetched contracts by id (reconciliation compares the latest decided one).
+        """
         ...
 
     def check(self) -> SystemHealth:

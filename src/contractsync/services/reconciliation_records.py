@@ -73,8 +73,11 @@ def record_contract(
     *,
     compared: Mapping[SystemRole, str],
     items: Sequence[DriftItem] = (),
+    notes: Sequence[str] = (),
 ) -> ContractReconciliation:
     """Write one contract's outcome in ``uow`` (the caller commits) and return its report.
+
+    ``notes`` are carried to the report as they are (nothing is written for them).
 
     Each spec is raised as an ExceptionItem (an open item with the same dedupe key is
     reused, so a second run adds none); each persistent failure too; the contract's open
@@ -101,7 +104,9 @@ def record_contract(
     every = sorted([*lines, *raised], key=lambda line: order.get(line.item.dedupe_key, len(order)))
     if items and contract_id is not None:
         uow.outbox.add(_drift_event(contract_id, every, at=clock.now()))
-    return ContractReconciliation(contract_id=label, lines=tuple(every), failures=tuple(recorded))
+    return ContractReconciliation(
+        contract_id=label, lines=tuple(every), failures=tuple(recorded), notes=tuple(notes)
+    )
 
 
 def _raise_spec(uow: UnitOfWork, clock: Clock, spec: ExceptionSpec) -> ReportLine:

@@ -35,7 +35,19 @@ from contractsync.services.reconciliation_records import (
     record_contract,
 )
 from contractsync.services.reconciliation_repush import Targets, settle_drift
-from contractsync.services.reconciliation_sources import contract_refs, orphan_ids
+from contractsync.services.reconciliation_sources import (
+    ClmContract,
+    Listed,
+    clm_contracts,
+    orphan_ids,
+)
+from contractsync.services.reconciliation_versions import (
+    Rejection,
+    compared_version,
+    ended_in_hub,
+    read_hub,
+    rejected_versions,
+)
 
 ABSENT_CODES = frozenset({"remote.not_found"})
 """Error codes that mean "the system does not hold this record" rather than a failure.
@@ -98,8 +110,11 @@ def reconcile(
 ) -> ReconciliationReport:
     """Compare every CLM contract (or those in ``contract_ids``) with the ERP, PSA and CRM.
 
-    Per contract: fetch the CLM terms, read the ERP snapshot, the PSA plan and the CRM
-    account, classify the drift (``compare_contract``), decide per item with ``policy``
+    Every workflow the CLM lists is read and grouped by contract id; per contract, the
+    version compared is the latest one the CLM decided that the hub did not reject
+    (``compared_version``, ADR 0009: a change order's later version wins whatever the
+    listing order; a version the hub's owner rejected is a report note, not drift). Then:
+    read the ERP snapshot, the PSA plan and the CRM account, classify the drift (``compare_contract``), decide per item with ``policy``
     (``decide_healing``), re-push the contract where it heals (idempotent upserts; the ERP
     gets ``push_contract`` with a schedule built for the contract's legal entity, the PSA
     ``upsert_project``), read the system again to verify, then in one unit of work raise an
@@ -111,7 +126,9 @@ def reconcile(
 
     A system failing for one contract becomes a report line (and an ExceptionItem unless it
     is transient) and the run goes on. A full run (no ``contract_ids``) also reports orphans
-    when the ERP or PSA can list what it holds (``list_contract_ids``/``list_project_ids``).
+    when the ERP or PSA can list what it holds (``list_contract_ids``/``list_project_ids``),
+    except the records of a contract the hub terminated (a cancelled CLM workflow is often
+    not listed any more; its closed projects stay in the ERP and PSA).
 
     Raises:
         ConfigError: the policy fails on a drift item's facts.
@@ -136,11 +153,13 @@ def reconcile(
         targets=targets,
     )
     started = clock.now()
-    found, failures = contract_refs(contracts, contract_ids, page_size=page_size)
+    found, failures = clm_contracts(contracts, contract_ids, page_size=page_size)
+    with uow_factory() as uow:
+        rejections = rejected_versions(uow)
     results: list[ContractReconciliation] = []
     seen: list[str] = []
-    for index, (ref, fetched) in enumerate(found):
-        result = _reconcile_one(run, ref, fetched)
+    for index, listed in enumerate(found):
+        result = _reconcile_one(run, listed, rejections)
         results.append(result)
         seen.append(result.contract_id)
         if on_progress is not None:
@@ -175,16 +194,19 @@ def _systems(
 
 
 def _reconcile_one(
-    run: _Run, ref: ExternalRef, fetched: SourcedContract | ContractSyncError | None
+    run: _Run, listed: Listed, rejections: Mapping[str, tuple[Rejection, ...]]
 ) -> ContractReconciliation:
-    try:
-        sourced = fetched if isinstance(fetched, SourcedContract) else _fetch(run, ref, fetched)
-    except ContractSyncError as error:
+    if not isinstance(listed, ClmContract):
+        ref, error = listed
         failure = failure_of(run.systems[SystemRole.CLM], SystemRole.CLM, None, error)
         with run.uow_factory() as uow:
             recorded = record_contract(uow, run.clock, ref.id, [], [], [failure], compared={})
             uow.commit()
         return recorded
+    with run.uow_factory() as uow:
+        hub = read_hub(uow, listed.contract_id, rejections)
+    compared = compared_version(listed.contract_id, listed.versions, hub)
+    sourced = compared.sourced
     observed = _observe(run, sourced)
     items = compare_contract(
         sourced,
@@ -216,15 +238,10 @@ def _reconcile_one(
             failures,
             compared=observed.systems,
             items=items,
+            notes=compared.notes,
         )
         uow.commit()
     return recorded
-
-
-def _fetch(run: _Run, ref: ExternalRef, error: ContractSyncError | None) -> SourcedContract:
-    if error is not None:
-        raise error
-    return run.contracts.fetch_contract(ref)
 
 
 def _observe(run: _Run, sourced: SourcedContract) -> _Observed:
@@ -256,9 +273,11 @@ def _read(
 
 def _orphans(run: _Run, clm_ids: list[str]) -> list[ContractReconciliation]:
     erp_ids, psa_ids, failures = orphan_ids(run.erp, run.psa, run.systems)
-    items = find_orphans(
+    found = find_orphans(
         erp_ids, psa_ids, clm_ids, systems=run.systems, project_id_of=run.project_id_of
     )
+    with run.uow_factory() as uow:
+        items = [item for item in found if not ended_in_hub(uow, item)]
     results = []
     for item in items:
         specs = [d for d in decide_healing([item], run.policy) if isinstance(d, ExceptionSpec)]

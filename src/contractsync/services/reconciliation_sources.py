@@ -1,19 +1,36 @@
-"""Listing what reconciliation walks: the CLM contracts, and what the ERP and PSA hold."""
+"""Listing what reconciliation walks: the CLM contracts by id, and what the ERP and PSA hold."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import Protocol, TypeVar, runtime_checkable
 
 from contractsync.domain.drift import SystemFailure
 from contractsync.domain.identity import ExternalRef
 from contractsync.domain.ownership import SystemRole
 from contractsync.errors import ContractSyncError
-from contractsync.ports.systems import ContractSource, Page, SourcedContract
+from contractsync.ports.systems import ContractSource, Page
 from contractsync.services.reconciliation_records import failure_of
+from contractsync.services.reconciliation_versions import Version
 
-Listed = tuple[ExternalRef, SourcedContract | ContractSyncError | None]
-"""A CLM ref, with the contract already fetched (or the error fetching it), if it was."""
+
+@dataclass(frozen=True, slots=True)
+class ClmContract:
+    """One contract id the CLM lists, with every workflow holding it and its version there.
+
+    Usually one; a contract amended by change orders has one per change order (ADR 0006).
+    """
+
+    contract_id: str
+    versions: tuple[Version, ...]
+
+
+Unreadable = tuple[ExternalRef, ContractSyncError]
+"""A workflow the CLM lists that could not be read (so its contract id is unknown)."""
+
+Listed = ClmContract | Unreadable
+"""What reconciliation walks: a contract with its CLM versions, or a workflow unread."""
 
 NOT_FOUND = "reconciliation.contract_not_found"
 """Failure code of a ``--contract`` id the CLM listing does not hold."""
@@ -40,15 +57,18 @@ class ListsProjectIds(Protocol):
         ...
 
 
-def contract_refs(
+def clm_contracts(
     contracts: ContractSource, contract_ids: Collection[str] | None, *, page_size: int
 ) -> tuple[list[Listed], list[SystemFailure]]:
-    """The CLM contracts to reconcile, and the failures of listing them.
+    """The CLM contracts to reconcile, grouped by contract id, and the failures of listing them.
 
-    Without ``contract_ids`` every listed ref, not fetched yet. With them, the listing is
-    walked and fetched until each wanted id is found (the CLM lists refs, not contract ids);
-    those fetched are returned with their contract, and each id never found is a failure.
-    A ref listed twice (pages shifting under a running listing) is kept once.
+    The CLM lists workflows, not contract ids, and one contract may be held by several (a
+    change order is a workflow of its own), so every listed workflow is read and grouped by
+    the contract id it holds, in listing order (which version to compare is the caller's:
+    ``reconciliation_versions.compared_version``). A ref listed twice (pages shifting under
+    a running listing) is read once. Without ``contract_ids`` a workflow that cannot be read
+    is returned as it is (the run reports it); with them only the wanted contracts are
+    returned, in that order, and each id no workflow holds is a failure.
     """
     refs: list[ExternalRef] = []
     seen: set[ExternalRef] = set()
@@ -60,25 +80,28 @@ def contract_refs(
         fresh = [ref for ref in page.items if ref not in seen]
         seen.update(fresh)
         refs += fresh
-    if contract_ids is None:
-        return [(ref, None) for ref in refs], failures
-    wanted = set(contract_ids)
-    found: dict[str, Listed] = {}
+    grouped: dict[str, list[Version]] = {}
+    listed: list[Listed | str] = []
     for ref in refs:
-        if not wanted - set(found):
-            break
         try:
             sourced = contracts.fetch_contract(ref)
-        except ContractSyncError:
-            continue  # another contract may be unreadable; only the wanted ones matter here
-        if sourced.contract.id in wanted:
-            found[sourced.contract.id] = (ref, sourced)
-    for missing in sorted(wanted - set(found)):
+        except ContractSyncError as unread:
+            listed.append((ref, unread))
+            continue
+        contract_id = sourced.contract.id
+        if contract_id not in grouped:
+            grouped[contract_id] = []
+            listed.append(contract_id)
+        grouped[contract_id].append((ref, sourced))
+    found = {cid: ClmContract(cid, tuple(versions)) for cid, versions in grouped.items()}
+    if contract_ids is None:
+        return [found[entry] if isinstance(entry, str) else entry for entry in listed], failures
+    for missing in sorted(set(contract_ids) - set(found)):
         message = f"contract {missing} is not among the {len(refs)} contracts the CLM lists"
         error = ContractSyncError(message, code=NOT_FOUND)
         failures.append(failure_of(contracts.system, SystemRole.CLM, missing, error))
-    listed: list[Listed] = [found[cid] for cid in contract_ids if cid in found]
-    return listed, failures
+    wanted: list[Listed] = [found[cid] for cid in dict.fromkeys(contract_ids) if cid in found]
+    return wanted, failures
 
 
 def orphan_ids(
@@ -127,9 +150,11 @@ def _pages(
 
 __all__ = [
     "NOT_FOUND",
+    "ClmContract",
     "Listed",
     "ListsContractIds",
     "ListsProjectIds",
-    "contract_refs",
+    "Unreadable",
+    "clm_contracts",
     "orphan_ids",
 ]

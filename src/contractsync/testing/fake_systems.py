@@ -36,7 +36,11 @@ def _page(items: list[str], cursor: str | None, limit: int) -> Page[str]:
 
 
 class FakeContractSource:
-    """The CLM role in memory: ``contracts`` by workflow id; ``broken`` ids fail to fetch."""
+    """The CLM role in memory: ``contracts`` by workflow id; ``broken`` ids fail to fetch.
+
+    One contract id may be held by several workflows (change orders, each at its version),
+    as in a CLM: ``add`` it again under another ``workflow_id``.
+    """
 
     def __init__(self, contracts: Iterable[SourcedContract] = (), system: str = "clm") -> None:
         self.system = system
@@ -45,9 +49,10 @@ class FakeContractSource:
         for sourced in contracts:
             self.add(sourced)
 
-    def add(self, sourced: SourcedContract) -> ExternalRef:
-        """Hold ``sourced`` under a workflow id derived from its contract id."""
-        ref = ExternalRef(system=self.system, kind="workflow", id=f"wf-{sourced.contract.id}")
+    def add(self, sourced: SourcedContract, *, workflow_id: str | None = None) -> ExternalRef:
+        """Hold ``sourced`` under ``workflow_id`` (default: ``wf-<contract id>``, replacing it)."""
+        workflow = workflow_id or f"wf-{sourced.contract.id}"
+        ref = ExternalRef(system=self.system, kind="workflow", id=workflow)
         self.contracts[ref.id] = sourced
         return ref
 

@@ -82,6 +82,8 @@ class IroncladContractSource:
 
         Ironclad pages by number: a workflow launched while a listing runs may shift the
         pages, so reconciliation treats the listing as a hint and fetches each ref anyway.
+        A change order is a workflow of its own: the same contract id may be listed once
+        per version (reconciliation groups them by contract id).
         """
         if cursor is None:
             page, size = 0, max(1, min(limit, self._settings.page_size))
