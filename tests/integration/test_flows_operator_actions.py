@@ -191,3 +191,30 @@ def test_terminating_through_the_cli_and_the_api_starts_one_run_which_terminates
     )
     assert late.status_code == 409
     assert late.json()["code"] == "contract.not_active"
+
+
+def test_a_renewal_is_refused_while_the_clm_amendment_of_that_version_waits_for_finance(
+    hub: FlowHub, api: TestClient
+) -> None:
+    contract_id, item = _routed_amendment(hub)
+
+    refused = api.post(
+        f"/api/v1/contracts/{contract_id}:renew",
+        json={"new_end": "2030-12-31"},
+        headers=bearer(ADMIN_KEY),
+    )
+
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "renewal.version_taken"
+    assert hub.open_items(contract_id) == [item]
+    run = hub.run_id(AMEND_CONTRACT, f"{contract_id}:v2")
+    assert [r.workflow_id for r in hub.engine.list_workflows(prefix=f"{AMEND_CONTRACT}:")] == [run]
+    # the CLM's amendment is untouched: approved, it applies (and no run is left waiting)
+    path = f"/api/v1/exceptions/{item.id}"
+    etag = api.get(path, headers=bearer(ADMIN_KEY)).headers["etag"]
+    api.post(
+        f"{path}:resolve",
+        json={"note": "approved"},
+        headers={**bearer(ADMIN_KEY), "If-Match": etag},
+    )
+    assert _finished_promptly(hub, run)["outcome"] == "applied"

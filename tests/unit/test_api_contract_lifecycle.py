@@ -72,6 +72,21 @@ def test_renewing_an_active_contract_starts_the_run_of_its_next_version_once(hub
     assert [(e.actor, e.subject) for e in audit] == [("api:admin", f"contract:{active.id}")] * 2
 
 
+def test_a_renewal_to_another_end_while_that_version_runs_is_409_and_starts_nothing(hub):
+    active = _with_status(hub, ContractStatus.ACTIVE)
+    first = _renew(hub, active.id, {"new_end": "2098-12-31"})
+
+    other = _renew(hub, active.id, {"new_end": "2099-12-31"})
+
+    assert first.status_code == 202
+    assert other.status_code == 409
+    assert other.json()["code"] == "renewal.version_taken"
+    (renewed,) = hub.operator.started[first.json()["workflow_id"]]
+    assert renewed.contract.term.end == date(2098, 12, 31)
+    audit = [e for e in hub.store.audit if e.action == "contract.renewal_requested"]
+    assert len(audit) == 1
+
+
 def test_terminating_an_active_contract_starts_its_termination_run_once(hub):
     active = _with_status(hub, ContractStatus.ACTIVE)
     body = {"reason": "customer insolvency"}

@@ -112,6 +112,8 @@ class LifecycleRuns(Protocol):
         """Start (or find) the run applying ``renewed`` (the next version); return its id.
 
         Raises:
+            ConflictError: ``renewal.version_taken`` when the run of that version exists for
+                another change (a renewal to another end, or the CLM's amendment).
             TransientError: the engine's database cannot be reached now.
         """
         ...

@@ -19,7 +19,9 @@ new end not after the end  ``renewal.not_later``                   -
 
 Every refusal is a ``DomainError`` with that code. The run ids are derived from the business
 key (``LifecycleRuns``), so asking twice before the run has moved the contract on starts one
-run. Every request that starts (or finds) a run is audited with its actor.
+run; a renewal to another end while the run of that version exists is refused by the port
+(``ConflictError`` ``renewal.version_taken``). Every request that starts (or finds) a run is
+audited with its actor.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ def request_renewal(
     Raises:
         DomainError: ``contract.unknown``, ``contract.not_active`` or ``renewal.not_later``
             (see the module table); nothing is started then.
+        ConflictError: ``renewal.version_taken`` (nothing audited).
         TransientError: the engine cannot be reached (nothing audited).
     """
     stored = _stored(uow, contract_id)

@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from contractsync.errors import ContractSyncError
+from contractsync.errors import ConflictError, ContractSyncError
 from contractsync.ports.systems import SourcedContract
 
 
@@ -26,7 +26,8 @@ class RecordingOperatorRuns:
     Like the engine: a decision sent twice under one idempotency key to one run is delivered
     once (``delivered``), though ``sends`` counts every call; a lifecycle run is started once
     per id (``amendment_rollout:<contract>:v<n>``, ``contract_termination:<contract>``) and a
-    second start returns the same id (``starts`` counts calls, ``started`` runs). Set
+    second start returns the same id (``starts`` counts calls, ``started`` runs), unless it
+    is a renewal to another end (``renewal.version_taken``). Set
     ``failure`` to make every call raise it (an unreachable engine). Thread-safe.
     """
 
@@ -53,9 +54,19 @@ class RecordingOperatorRuns:
             self.delivered.append(SentDecision(workflow_id, topic, payload, idempotency_key))
 
     def start_renewal(self, renewed: SourcedContract) -> str:
-        """Start (or find) ``amendment_rollout:<contract>:v<version>``."""
+        """Start (or find) ``amendment_rollout:<contract>:v<version>``.
+
+        Raises:
+            ConflictError: ``renewal.version_taken`` when that run exists for another contract
+                version (another end date).
+        """
         contract = renewed.contract
-        return self._start(f"amendment_rollout:{contract.id}:v{contract.version}", (renewed,))
+        run = f"amendment_rollout:{contract.id}:v{contract.version}"
+        with self._lock:
+            taken = self.started.get(run)
+        if taken is not None and taken[0].contract != contract:
+            raise ConflictError(f"{run} runs another version", code="renewal.version_taken")
+        return self._start(run, (renewed,))
 
     def start_termination(self, contract_id: str, *, reason: str) -> str:
         """Start (or find) ``contract_termination:<contract>``."""

@@ -64,6 +64,16 @@ class EngineClient:
         )
         return RunStatus(found[0].status) if found else None
 
+    def arguments(self, workflow_id: str) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+        """The positional and keyword arguments a run was started with; None: no such run."""
+        found = self._client.list_workflows(
+            workflow_ids=[workflow_id], load_input=True, load_output=False
+        )
+        if not found or found[0].input is None:
+            return None
+        inputs = found[0].input
+        return tuple(inputs["args"]), dict(inputs["kwargs"])
+
     def result(self, workflow_id: str) -> Any:
         """Wait for a run to finish and return its output (or raise its error)."""
         return self._client.retrieve_workflow(workflow_id).get_result(polling_interval_sec=0.1)

@@ -23,9 +23,10 @@ from dbos import error as dbos_error
 from dbos._utils import INTERNAL_QUEUE_NAME  # DBOS 3.4 exports no public name for it
 from sqlalchemy.exc import DBAPIError
 
-from contractsync.errors import DomainError, TransientError
+from contractsync.errors import ConflictError, DomainError, TransientError
 from contractsync.ports.systems import SourcedContract
 from contractsync.workflows.client import EngineClient
+from contractsync.workflows.engine import workflow_id as run_id
 from contractsync.workflows.flow_context import AMEND_CONTRACT, amendment_key
 from contractsync.workflows.lifecycle import TERMINATE_CONTRACT
 
@@ -78,9 +79,22 @@ class EngineOperatorRuns:
             ) from error
 
     def start_renewal(self, renewed: SourcedContract) -> str:
-        """Enqueue (or find) ``amendment_rollout:<contract>:v<n>`` for the renewed version."""
-        key = amendment_key(renewed.contract.id, renewed.contract.version)
+        """Enqueue (or find) ``amendment_rollout:<contract>:v<n>`` for the renewed version.
+
+        Raises:
+            ConflictError: ``renewal.version_taken`` when that run exists for another
+                version n (another renewal end, or the CLM's amendment).
+            TransientError: ``engine.database_unavailable``.
+        """
+        contract = renewed.contract
+        key = amendment_key(contract.id, contract.version)
         client = self._held()
+        existing = _reaching(lambda: client.arguments(run_id(AMEND_CONTRACT, key)))
+        if existing is not None:
+            args, _ = existing
+            first = args[0] if args else None
+            if not isinstance(first, SourcedContract) or first.contract != contract:
+                raise _version_taken(run_id(AMEND_CONTRACT, key), contract.id, contract.version)
         return _reaching(lambda: client.enqueue(ENGINE_QUEUE, AMEND_CONTRACT, key, renewed, None))
 
     def start_termination(self, contract_id: str, *, reason: str) -> str:
@@ -98,6 +112,17 @@ class EngineOperatorRuns:
             client, self._client = self._client, None
         if client is not None:
             client.close()
+
+
+def _version_taken(run: str, contract_id: str, version: int) -> ConflictError:
+    return ConflictError(
+        f"version {version} of contract {contract_id} is already the run {run}, for another "
+        "change than this renewal",
+        code="renewal.version_taken",
+        remediation="Wait until that run has finished (`contractsync exceptions list --contract "
+        f"{contract_id}` shows what it waits on); once its version is stored, renew again.",
+        detail={"workflow_id": run, "contract_id": contract_id, "version": version},
+    )
 
 
 def _reaching(call: Callable[[], T]) -> T:

@@ -2,7 +2,8 @@
 
 The request is checked against the hub's records first (``services.lifecycle_requests``):
 404 for a contract the hub does not hold, 409 when it is not in a state the action applies
-to or a renewal would not end later. Then the run is enqueued for a worker under an id
+to, a renewal would not end later, or the run of the renewed version exists for another change
+(``renewal.version_taken``). Then the run is enqueued for a worker under an id
 derived from the contract (and version), so a repeated request answers the same run.
 """
 
