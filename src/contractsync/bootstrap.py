@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from contractsync.workflows.engine import Engine as WorkflowEngine
     from contractsync.workflows.inbox import EngineDispatcher
     from contractsync.workflows.operator_runs import EngineOperatorRuns
+    from contractsync.workflows.reconciliation_schedule import ReconciliationJob
     from contractsync.workflows.recovery import Worker
 
 
@@ -127,6 +128,7 @@ def build_workflow_engine(
     executor_id: str | None = None,
     poll_seconds: float = 1.0,
     hub: Engine | None = None,
+    reconciliation: Callable[[], ReconciliationJob] | None = None,
 ) -> WorkflowEngine:
     """Register every workflow, give them the hub database, and launch this process's engine.
 
@@ -136,31 +138,53 @@ def build_workflow_engine(
         poll_seconds: Queue polling interval.
         hub: The hub database engine the inbox workflow reads and writes (built, and
             disposed with the engine, when not given).
+        reconciliation: Builds the scheduled runs' reconciliation (tests pass fakes);
+            :func:`build_reconciliation` from the settings when not given.
 
     When ``systems`` configures a CLM and an ERP the contract flows are bound to them
     (:func:`build_flow_context`); without, their messages fail into ExceptionItems saying so.
+    With ``reconciliation.schedule`` set, the schedule is applied to the engine's database
+    once it launched (its runs go on the queue ``reconciliation``); unset, it is deleted
+    there (see ``workflows.reconciliation_schedule``).
 
     Raises:
         ConfigError: as ``contractsync.workflows.engine.start_engine``, an inbox handler
             whose queue is not configured, or the flows' systems or reference data.
     """
-    from contractsync.workflows import inbox
+    from contractsync.workflows import inbox, reconciliation_schedule
     from contractsync.workflows.engine import start_engine
 
     _run_workflow_hooks()
-    settings = _with_inbox_queue(settings)
+    settings = _with_reconciliation_queue(_with_inbox_queue(settings))
     owned = hub is None
     hub_engine = hub if hub is not None else create_engine_for(settings.database.url)
     clock = build_clock()
     inbox.bind_storage(lambda: SqlUnitOfWork(hub_engine, clock), clock)
+    schedule = settings.reconciliation
     try:
         if has_flow_systems(settings):
             from contractsync.workflows.flow_context import bind_flows
 
             uow_factory = lambda: SqlUnitOfWork(hub_engine, clock)  # noqa: E731
             bind_flows(build_flow_context(settings, uow_factory=uow_factory, clock=clock))
+        if schedule.schedule is not None:
+            reconciliation_schedule.bind_schedule(
+                reconciliation_schedule.ScheduleContext(
+                    build=reconciliation or build_scheduled_reconciliation(settings),
+                    heal=schedule.heal,
+                    uow_factory=lambda: SqlUnitOfWork(hub_engine, clock),
+                    clock=clock,
+                )
+            )
         engine = start_engine(settings, executor_id=executor_id, poll_seconds=poll_seconds)
     except BaseException:
+        if owned:
+            hub_engine.dispose()
+        raise
+    try:
+        reconciliation_schedule.apply_schedule(schedule.schedule, time_zone=schedule.timezone)
+    except BaseException:
+        engine.shutdown()
         if owned:
             hub_engine.dispose()
         raise
@@ -169,13 +193,30 @@ def build_workflow_engine(
     return engine
 
 
+def _with_reconciliation_queue(settings: Settings) -> Settings:
+    """With a schedule: ``settings`` with the ``reconciliation`` queue (one run at a time)."""
+    from contractsync.config import QueueLimits
+    from contractsync.workflows.reconciliation_schedule import RECONCILIATION_QUEUE
+
+    if settings.reconciliation.schedule is None:
+        return settings
+    queues = {RECONCILIATION_QUEUE: QueueLimits(concurrency=1), **settings.engine.queues}
+    engine = settings.engine.model_copy(update={"queues": queues})
+    return settings.model_copy(update={"engine": engine})
+
+
 def build_worker(
-    settings: Settings, *, executor_id: str | None = None, poll_seconds: float = 1.0
+    settings: Settings,
+    *,
+    executor_id: str | None = None,
+    poll_seconds: float = 1.0,
+    reconciliation: Callable[[], ReconciliationJob] | None = None,
 ) -> Worker:
     """Start a worker: claim its executor id, launch the engine, start heartbeat and recovery.
 
     The executor id is claimed in ``worker_heartbeats`` *before* the engine launches, so a
-    survivor still recovering this id's previous life finishes first.
+    survivor still recovering this id's previous life finishes first. ``reconciliation``:
+    as :func:`build_workflow_engine`.
 
     Raises:
         ConfigError: the hub database is unreachable or not migrated, the executor id is held
@@ -201,7 +242,11 @@ def build_worker(
             me, wait_seconds=settings.engine.stale_after_seconds + settings.engine.heartbeat_seconds
         )
         engine = build_workflow_engine(
-            settings, executor_id=ident, poll_seconds=poll_seconds, hub=hub
+            settings,
+            executor_id=ident,
+            poll_seconds=poll_seconds,
+            hub=hub,
+            reconciliation=reconciliation,
         )
     except BaseException:
         hub.dispose()
@@ -836,27 +881,12 @@ def build_reconciliation_policy(path: Path | None) -> Policy:
     return parse_policy(text, facts=RECONCILIATION_FACTS)
 
 
-def build_reconciliation(
-    settings: Settings,
-    *,
-    policy_file: Path | None = None,
-    legal_entities: Mapping[str, LegalEntity] | None = None,
-) -> Reconciliation:
-    """The configured CLM, ERP, PSA and CRM and the hub database, ready to reconcile.
-
-    One system per role is compared, chosen by vendor from ``systems``: exactly one CLM
-    (Ironclad) and one ERP (Tryton or NetSuite), at most one PSA (Kantata) and one CRM
-    (Salesforce). A PSA whose adapter cannot read project plans is left out, and so said
-    in ``notes``. ERP re-pushes need our legal entities (the billing schedule is built for
-    one); settings have no such section yet, so without ``legal_entities`` ERP drift that
-    the policy would heal is raised instead.
+def _reconciled_systems(settings: Settings) -> dict[str, list[str]]:
+    """The names of the systems reconciliation compares, by role.
 
     Raises:
-        ConfigError: no CLM or no ERP, two systems for one role, a system's settings are
-            wrong, the hub database is not migrated, or the policy file is invalid.
+        ConfigError: no CLM or no ERP, or two systems for one role.
     """
-    from typing import cast
-
     from contractsync.errors import ConfigError
 
     by_role: dict[str, list[str]] = {}
@@ -880,6 +910,46 @@ def build_reconciliation(
             remediation="Configure systems with vendor ironclad (CLM) and tryton or netsuite "
             "(ERP); kantata (PSA) and salesforce (CRM) are compared when present.",
         )
+    return by_role
+
+
+def build_scheduled_reconciliation(settings: Settings) -> Callable[[], Reconciliation]:
+    """What builds each scheduled run's reconciliation (``reconciliation`` settings).
+
+    The systems and the policy file are checked now, so a process started with a schedule
+    it cannot run stops at once; each run then builds (and closes) its own.
+
+    Raises:
+        ConfigError: as :func:`build_reconciliation`, before anything is connected.
+    """
+    policy_file = settings.reconciliation.policy
+    _reconciled_systems(settings)
+    build_reconciliation_policy(policy_file)
+    return lambda: build_reconciliation(settings, policy_file=policy_file)
+
+
+def build_reconciliation(
+    settings: Settings,
+    *,
+    policy_file: Path | None = None,
+    legal_entities: Mapping[str, LegalEntity] | None = None,
+) -> Reconciliation:
+    """The configured CLM, ERP, PSA and CRM and the hub database, ready to reconcile.
+
+    One system per role is compared, chosen by vendor from ``systems``: exactly one CLM
+    (Ironclad) and one ERP (Tryton or NetSuite), at most one PSA (Kantata) and one CRM
+    (Salesforce). A PSA whose adapter cannot read project plans is left out, and so said
+    in ``notes``. ERP re-pushes need our legal entities (the billing schedule is built for
+    one); settings have no such section yet, so without ``legal_entities`` ERP drift that
+    the policy would heal is raised instead.
+
+    Raises:
+        ConfigError: no CLM or no ERP, two systems for one role, a system's settings are
+            wrong, the hub database is not migrated, or the policy file is invalid.
+    """
+    from typing import cast
+
+    by_role = _reconciled_systems(settings)
     policy = build_reconciliation_policy(policy_file)
     built = {role: build_system(settings, names[0]) for role, names in by_role.items()}
     notes: list[str] = []

@@ -21,6 +21,7 @@ from pydantic import (
     SecretStr,
     StringConstraints,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_settings import (
@@ -85,6 +86,76 @@ class FlowSettings(BaseModel):
         description="How long an amendment waits for its predecessor version before an "
         "exception item asks whether to go on without it.",
     )
+
+
+class ReconciliationSettings(BaseModel):
+    """Reconciliation the hub runs on a cron schedule (``contractsync reconcile`` runs it by hand)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schedule: str | None = Field(
+        default=None,
+        title="Reconciliation schedule",
+        description="Cron expression of the scheduled runs: five fields (minute hour day month "
+        'weekday, e.g. "0 2 * * *" for 02:00 every day), or six with seconds first; '
+        "unset: no scheduled runs. Every serve and worker process fires it, each tick runs once.",
+    )
+    timezone: str = Field(
+        default="UTC",
+        title="Schedule time zone",
+        description='IANA time zone the schedule is read in (e.g. "Europe/Berlin").',
+    )
+    heal: bool = Field(
+        default=True,
+        title="Heal on schedule",
+        description="Re-push drift the policy allows, as `contractsync reconcile` does; false: "
+        "report only, as `--no-heal`.",
+    )
+    policy: Path | None = Field(
+        default=None,
+        title="Reconciliation policy file",
+        description="YAML policy deciding which drift is healed and who owns the rest; the "
+        "shipped default when unset.",
+    )
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_fires(cls, schedule: str | None) -> str | None:
+        if schedule is not None:
+            _check_cron(schedule)
+        return schedule
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_time_zone(cls, name: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{name!r} is not an IANA time zone (e.g. UTC, Europe/Berlin)"
+            ) from None
+        return name
+
+
+def _check_cron(expression: str) -> None:
+    """Refuse what the engine's scheduler would refuse, and what never fires (30 February)."""
+    from datetime import UTC, datetime
+
+    # The engine (DBOS) reads schedules with croniter, seconds first in six fields; so do we.
+    from croniter import CroniterError, croniter
+
+    fields = expression.split()
+    if len(fields) not in (5, 6) or not croniter.is_valid(expression, second_at_beginning=True):
+        raise ValueError(
+            f"{expression!r} is not a cron expression: give five fields (minute hour day month "
+            'weekday, e.g. "0 2 * * *") or six with seconds first ("*/30 * * * * *")'
+        )
+    try:
+        croniter(expression, datetime.now(UTC), second_at_beginning=True).get_next(datetime)
+    except CroniterError:
+        raise ValueError(f"the cron expression {expression!r} never fires") from None
 
 
 class MessagingSettings(BaseModel):
@@ -419,6 +490,7 @@ class Settings(BaseSettings):
     ingress: IngressSettings = Field(default_factory=IngressSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     flows: FlowSettings = Field(default_factory=FlowSettings)
+    reconciliation: ReconciliationSettings = Field(default_factory=ReconciliationSettings)
     systems: dict[SourceName, SystemSettings] = Field(
         default_factory=dict,
         title="External systems",

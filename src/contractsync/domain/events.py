@@ -29,6 +29,7 @@ class EventType(StrEnum):
     EXCEPTION_RAISED = "exception.raised"
     EXCEPTION_RESOLVED = "exception.resolved"
     DRIFT_FOUND = "reconciliation.drift_found"
+    RECONCILIATION_COMPLETED = "reconciliation.completed"
 
 
 class BusinessEvent(Document):

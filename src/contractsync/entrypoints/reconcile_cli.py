@@ -21,6 +21,7 @@ from contractsync.bootstrap import Reconciliation, build_reconciliation
 from contractsync.config import load_settings
 from contractsync.domain.drift import DriftOutcome, ReconciliationReport, ReportLine
 from contractsync.errors import ContractSyncError
+from contractsync.services.scheduled_reconciliation import summarize
 
 _ACTION_STYLE = {
     DriftOutcome.HEALED: "green",
@@ -189,22 +190,11 @@ def _plural(count: int, noun: str) -> str:
 
 
 def summary_of(report: ReconciliationReport) -> dict[str, Any]:
-    """The totals of ``report``: counts per outcome and kind, money at risk per currency."""
-    outcomes = {outcome.value: 0 for outcome in DriftOutcome}
-    for line in report.lines:
-        outcomes[line.outcome.value] += 1
-    return {
-        "contracts": len(report.contracts),
-        "drift": len(report.lines),
-        "outcomes": outcomes,
-        "failures": len(report.all_failures),
-        "money_at_risk": {c: str(m.amount) for c, m in report.money_at_risk().items()},
-        "unhealed_money_at_risk": {
-            c: str(m.amount) for c, m in report.money_at_risk(unhealed_only=True).items()
-        },
-        "counts_by_kind": {k.value: n for k, n in report.counts_by_kind().items()},
-        "clean": report.is_clean,
-    }
+    """The totals of ``report``: counts per outcome and kind, money at risk per currency.
+
+    The same totals a scheduled run records (``services.scheduled_reconciliation``).
+    """
+    return summarize(report)
 
 
 def report_json(report: ReconciliationReport, notes: Sequence[str]) -> dict[str, Any]:
