@@ -940,8 +940,8 @@ def build_reconciliation(
     (Ironclad) and one ERP (Tryton or NetSuite), at most one PSA (Kantata) and one CRM
     (Salesforce). A PSA whose adapter cannot read project plans is left out, and so said
     in ``notes``. ERP re-pushes need our legal entities (the billing schedule is built for
-    one); settings have no such section yet, so without ``legal_entities`` ERP drift that
-    the policy would heal is raised instead.
+    one): without ``legal_entities`` they come from the flows' reference data
+    (``flows.reference``, else the examples'), the same the flows activate contracts with.
 
     Raises:
         ConfigError: no CLM or no ERP, two systems for one role, a system's settings are
@@ -962,6 +962,8 @@ def build_reconciliation(
         psa = None
     if "crm" not in built:
         notes.append("CRM not compared: no salesforce system is configured")
+    if legal_entities is None:
+        legal_entities = {e.code: e for e in build_reference(settings).legal_entities}
     if not legal_entities:
         notes.append(
             "ERP drift is raised, never re-pushed: no legal entities are configured for the "
