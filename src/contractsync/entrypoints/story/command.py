@@ -58,6 +58,7 @@ def demo_command(
     loopback) and a real Tryton ERP, with faults injected on the way.
     """
     err = Console(stderr=True)
+    workdir = workdir.resolve()  # the settings file names its secrets by absolute path
     try:
         prepare_workdir(workdir)
     except ContractSyncError as error:
