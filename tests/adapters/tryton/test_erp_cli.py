@@ -54,7 +54,8 @@ def test_tryton_serve_answers_json_rpc_and_stops_cleanly_on_ctrl_c(
                 time.sleep(0.2)
         assert reply.json()["result"].startswith("8.2")
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=20) == 0
+        # Generous: the point is a clean exit (0) on a loaded machine, not its speed.
+        assert process.wait(timeout=90) == 0
         try:
             httpx.post(f"http://127.0.0.1:{port}/rpc/", json=body, timeout=2)
             raise AssertionError("trytond still answers after Ctrl-C")
